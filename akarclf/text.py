@@ -1,0 +1,186 @@
+"""Turn raw marketplace titles into the token stream the classifier's features are built from.
+
+Sellers write titles for search engines, not for readers: brackets full of shouting
+(``[READY STOCK]``), delivery terms (``COD``), emoji, glued quantities (``250gr``, ``2pcs``).
+This module folds all of that into one canonical lower-case token string, and stems Indonesian
+words with PySastrawi one distinct token at a time (whole-title stemming is far too slow).
+
+The two public pieces are :class:`TitleNormalizer`, a stateless scikit-learn transformer, and
+:class:`WordAnalyzer`, the analyzer the word TF-IDF features use to choose surface forms, stems
+or both.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+import unicodedata
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Literal
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+
+#: Titles longer than this many characters are cut (deterministically: the first characters
+#: are kept). Real titles are under 300 characters; the cap bounds the cost of a hostile input.
+MAX_TITLE_CHARS = 1000
+
+#: How many distinct tokens the stem cache remembers. Catalogue vocabularies are a few hundred
+#: thousand words; the cap keeps a long-running service's memory bounded.
+STEM_CACHE_SIZE = 200_000
+
+WordFeatures = Literal["surface", "stem", "both"]
+
+_UNIT_SPLIT = re.compile(r"(?<=\d)(?=[^\W\d_])|(?<=[^\W\d_])(?=\d)")
+_TOKEN = re.compile(r"[^\W\d_]+|\d+")
+_DIGITS = re.compile(r"\d+")
+
+
+def _read_word_list(name: str) -> list[str]:
+    """Entries of a packaged word list: one per line, ``#`` starts a comment line."""
+    text = resources.files("akarclf.data").joinpath(name).read_text(encoding="utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def _noise_pattern(phrases: Iterable[str]) -> re.Pattern[str]:
+    # Longest phrases first so "free ongkir" goes before "ongkir"; whole tokens only.
+    alternatives = sorted({re.escape(p) for p in phrases}, key=len, reverse=True)
+    return re.compile(r"(?<![^\W_])(?:" + "|".join(alternatives) + r")(?![^\W_])")
+
+
+_NOISE = _noise_pattern(_read_word_list("noise_words.txt"))
+NO_STEM_WORDS: frozenset[str] = frozenset(_read_word_list("no_stem.txt"))
+
+
+def check_title(title: object, position: int | None = None) -> str:
+    """Return ``title`` if it is a ``str``; otherwise raise ``TypeError`` naming its position.
+
+    ``None``, NaN, numbers and bytes are not titles: silently turning them into text would
+    score ``"nan"`` or ``"b'...'"`` as a product.
+    """
+    if isinstance(title, str):
+        return title
+    where = "title" if position is None else f"title at position {position}"
+    kind = "NaN" if isinstance(title, float) and math.isnan(title) else type(title).__name__
+    raise TypeError(f"{where} must be a str, got {kind}: {title!r:.60}")
+
+
+def normalize_title(title: str) -> str:
+    """Canonical form of one title: lower-case tokens separated by single spaces.
+
+    NFKC folding (full-width letters, ligatures), case folding, marketplace noise words removed,
+    numbers split from their units (``250gr`` -> ``250 gr``), every digit run replaced by ``0``
+    (the amount carries no cluster signal, the unit does), emoji and punctuation dropped.
+    Never raises for a ``str``; an empty result means the title had no usable words.
+    """
+    text = unicodedata.normalize("NFKC", title[:MAX_TITLE_CHARS]).casefold()
+    text = _UNIT_SPLIT.sub(" ", text)
+    text = _NOISE.sub(" ", text)
+    tokens = _TOKEN.findall(text)
+    return " ".join("0" if token.isdigit() else token for token in tokens)
+
+
+def blank_mask(titles: Sequence[str]) -> np.ndarray:
+    """Boolean mask of titles that carry no words once normalised (empty, spaces, emoji only).
+
+    The classifier still returns probabilities for them, but those are the model's prior, not
+    evidence: the gate uses this mask to send such listings to review.
+    """
+    return np.fromiter((not normalize_title(t) for t in titles), dtype=bool, count=len(titles))
+
+
+class _Stemmer:
+    """Thread-safe, lazily built PySastrawi stemmer with a bounded per-token cache."""
+
+    _lock = threading.Lock()
+    _stem_fn: Any = None
+
+    @classmethod
+    def _raw(cls) -> Any:
+        if cls._stem_fn is None:
+            with cls._lock:
+                if cls._stem_fn is None:
+                    # The factory's own stemmer has an unbounded cache; build the plain one.
+                    from Sastrawi.Dictionary.ArrayDictionary import ArrayDictionary
+                    from Sastrawi.Stemmer.Stemmer import Stemmer
+                    from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
+
+                    words = StemmerFactory().get_words()
+                    cls._stem_fn = Stemmer(ArrayDictionary(words)).stem
+        return cls._stem_fn
+
+
+@lru_cache(maxsize=STEM_CACHE_SIZE)
+def stem_token(token: str) -> str:
+    """Sastrawi stem of one normalised token; protected domain words and numbers pass through."""
+    if token in NO_STEM_WORDS or len(token) < 4 or not token.isalpha():
+        return token
+    return str(_Stemmer._raw()(token)) or token
+
+
+class TitleNormalizer(TransformerMixin, BaseEstimator):
+    """scikit-learn transformer: raw titles in, :func:`normalize_title` strings out.
+
+    Stateless (``fit`` learns nothing), so it is safe to share between threads and to put in
+    front of any text vectorizer. Non-string items raise ``TypeError`` naming their position.
+    """
+
+    def fit(self, X: Iterable[object], y: object = None) -> TitleNormalizer:
+        return self
+
+    def transform(self, X: Iterable[object]) -> list[str]:
+        return [normalize_title(check_title(t, i)) for i, t in enumerate(X)]
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        tags.requires_fit = False
+        return tags
+
+
+class WordAnalyzer:
+    """Word n-gram analyzer over normalised titles, on surface forms, on stems, or on both.
+
+    ``surface``: word n-grams of the words as written; ``stem``: the same n-grams over Sastrawi
+    stems; ``both``: surface n-grams plus stem unigrams marked ``~`` where the stem differs from
+    the word (so ``kerajinan`` keeps its own feature and also shares ``~rajin`` with ``rajinan``).
+    """
+
+    def __init__(self, features: WordFeatures = "both", ngram_max: int = 2) -> None:
+        if features not in ("surface", "stem", "both"):
+            raise ValueError(f"features must be 'surface', 'stem' or 'both', got {features!r}")
+        if ngram_max < 1:
+            raise ValueError(f"ngram_max must be >= 1, got {ngram_max}")
+        self.features = features
+        self.ngram_max = ngram_max
+
+    def __call__(self, normalized: str) -> list[str]:
+        words = normalized.split()
+        if self.features == "stem":
+            words = [stem_token(w) for w in words]
+        grams = list(words)
+        for n in range(2, self.ngram_max + 1):
+            grams.extend(" ".join(words[i : i + n]) for i in range(len(words) - n + 1))
+        if self.features == "both":
+            for w in words:
+                s = stem_token(w)
+                if s != w:
+                    grams.append("~" + s)
+        return grams
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, WordAnalyzer)
+            and other.features == self.features
+            and other.ngram_max == self.ngram_max
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.features, self.ngram_max))
+
+    def __repr__(self) -> str:
+        return f"WordAnalyzer(features={self.features!r}, ngram_max={self.ngram_max})"
