@@ -1,0 +1,185 @@
+"""``akarclf evaluate`` end to end with a stand-in model (titles written for these tests)."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import pytest
+
+from akarclf.clusters import CLUSTERS, CRAFTS, CULINARY, OTHER, TEXTILE_FASHION
+from akarclf.commands import evaluate as evaluate_command
+from akarclf.evaluation import evaluate_model
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+ROWS = [
+    ("t1", "Kemeja Batik Pria Lengan Panjang", TEXTILE_FASHION),
+    ("t2", "Kain Tenun Ikat Sumba", TEXTILE_FASHION),
+    ("t3", "Kopi Arabika Gayo 200gr", CULINARY),
+    ("t4", "Keripik Singkong Balado", CULINARY),
+    ("t5", "Keranjang Anyaman Rotan Bulat", CRAFTS),
+    ("t6", "Patung Ukir Kayu Jati", CRAFTS),
+    ("t7", "Kabel Data USB Type C", OTHER),
+    ("t8", "Casing HP Motif Batik", OTHER),  # the stub gets this one wrong
+    ("t9", "Obeng Set 12 in 1", OTHER),
+]
+
+
+class StubModel:
+    """A title belongs to the cluster of the first keyword it contains, else ``other``."""
+
+    classes_ = np.array(sorted(CLUSTERS))
+    model_version = "stub-2026.1"
+    KEYWORDS: ClassVar[dict[str, str]] = {
+        "batik": TEXTILE_FASHION,
+        "tenun": TEXTILE_FASHION,
+        "kopi": CULINARY,
+        "keripik": CULINARY,
+        "anyaman": CRAFTS,
+        "ukir": CRAFTS,
+    }
+
+    def predict_proba(self, titles: list[str]) -> np.ndarray:
+        rows = []
+        for title in titles:
+            words = title.lower().split()
+            hit = next((c for word, c in self.KEYWORDS.items() if word in words), OTHER)
+            rows.append([0.8 if name == hit else 0.2 / 3 for name in self.classes_])
+        return np.array(rows)
+
+
+@pytest.fixture
+def labelled_csv(tmp_path: Path) -> Path:
+    path = tmp_path / "labelled.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["hid", "title", "label"])
+        writer.writerows(ROWS)
+    return path
+
+
+@pytest.fixture
+def loaded(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
+    """Replace model loading with the stub; records the paths asked for."""
+    asked: list[str | None] = []
+
+    def fake_load(path: str | None) -> StubModel:
+        asked.append(path)
+        return StubModel()
+
+    monkeypatch.setattr(evaluate_command, "_load", fake_load)
+    return asked
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="akarclf")
+    evaluate_command.register(parser.add_subparsers(dest="command", required=True))
+    return parser.parse_args(["evaluate", *argv])
+
+
+def test_prints_report_and_writes_json_and_png(
+    labelled_csv: Path,
+    tmp_path: Path,
+    loaded: list[str | None],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    out_json, out_png = tmp_path / "m.json", tmp_path / "m.png"
+    args = parse(
+        [
+            *("--data", str(labelled_csv), "--json", str(out_json)),
+            *("--png", str(out_png), "--name", "fixture-set"),
+        ]
+    )
+    assert args.func(args) == 0
+    assert loaded == [None]  # no --model: the shipped default
+
+    expected = evaluate_model(StubModel(), [r[1] for r in ROWS], [r[2] for r in ROWS])
+    stdout = capsys.readouterr().out
+    assert "stub-2026.1" in stdout
+    assert "fixture-set" in stdout
+    assert f"accuracy {expected['accuracy']:.3f}" in stdout
+    assert f"macro-F1 {expected['macro_f1']:.3f}" in stdout
+
+    document = json.loads(out_json.read_text(encoding="utf-8"))
+    assert document["metrics"] == expected
+    assert document["model"] == {"path": None, "version": "stub-2026.1"}
+    assert document["data"]["name"] == "fixture-set"
+    # the stub misreads one `other` title as textile: the drift figure must show it
+    drift = document["metrics"]["other_drift"]["per_cluster"][TEXTILE_FASHION]
+    assert drift["predicted"] == 1
+    assert drift["rate"] == pytest.approx(1 / 3)
+
+    data = out_png.read_bytes()
+    assert len(data) > 0
+    assert data[:8] == PNG_MAGIC
+
+
+def test_model_path_custom_columns_and_bins(
+    tmp_path: Path, loaded: list[str | None], capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "mine.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["nama_produk", "kelas"])
+        writer.writerows((title, label) for _, title, label in ROWS)
+    out_json = tmp_path / "m.json"
+    args = parse(
+        [
+            *("--model", "models/x.skops", "--data", str(path), "--title-col", "nama_produk"),
+            *("--label-col", "kelas", "--bins", "4", "--json", str(out_json)),
+        ]
+    )
+    assert args.func(args) == 0
+    assert loaded == ["models/x.skops"]
+    metrics = json.loads(out_json.read_text(encoding="utf-8"))["metrics"]
+    assert metrics["reliability"]["n_bins"] == 4
+    assert metrics["n"] == len(ROWS)
+    assert "mine.csv" in capsys.readouterr().out
+    assert not (tmp_path / "m.png").exists()
+
+
+def test_bad_label_stops_before_loading_the_model(tmp_path: Path, loaded: list[str | None]) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("title,label\nKopi Luwak,culinary\nSepatu Lari,sepatu\n", encoding="utf-8")
+    args = parse(["--data", str(path)])
+    with pytest.raises(ValueError, match="line 3"):
+        args.func(args)
+    assert loaded == []
+
+
+def test_directory_data_is_refused_clearly(tmp_path: Path, loaded: list[str | None]) -> None:
+    args = parse(["--data", str(tmp_path)])
+    with pytest.raises(ValueError, match="a directory"):
+        args.func(args)
+
+
+def test_missing_data_file(tmp_path: Path, loaded: list[str | None]) -> None:
+    args = parse(["--data", str(tmp_path / "nope.csv")])
+    with pytest.raises(FileNotFoundError):
+        args.func(args)
+
+
+def test_png_without_matplotlib_fails_before_work(
+    labelled_csv: Path,
+    tmp_path: Path,
+    loaded: list[str | None],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    args = parse(["--data", str(labelled_csv), "--png", str(tmp_path / "m.png")])
+    assert args.func(args) == 1
+    assert "akarclf[plots]" in capsys.readouterr().err
+    assert loaded == []
+
+
+def test_data_is_required() -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        parse([])
+    assert exit_info.value.code == 2
