@@ -183,3 +183,14 @@ def test_data_is_required() -> None:
     with pytest.raises(SystemExit) as exit_info:
         parse([])
     assert exit_info.value.code == 2
+
+
+def test_without_a_model_loader_the_error_is_clear(
+    labelled_csv: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import akarclf
+
+    monkeypatch.delattr(akarclf, "load_model", raising=False)
+    args = parse(["--data", str(labelled_csv)])
+    assert args.func(args) == 1
+    assert "akarclf.load_model" in capsys.readouterr().err

@@ -32,7 +32,6 @@ from akarclf.evaluation import (
 from akarclf.labelled import read_labelled_csv
 from akarclf.plots import save_evaluation_png
 
-GOLD_DEV = Path(__file__).parents[1].parent / "shared" / "data" / "gold_dev.csv"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 Z95 = 1.959963984540054
 
@@ -474,9 +473,11 @@ def test_not_utf8_is_a_value_error(tmp_path: Path) -> None:
         read_labelled_csv(path)
 
 
-def test_reads_the_real_gold_dev_set() -> None:
-    titles, labels, ids = read_labelled_csv(GOLD_DEV)
-    with GOLD_DEV.open(newline="", encoding="utf-8") as handle:
+@pytest.mark.shared_data
+def test_reads_the_real_gold_dev_set(shared_data: Path) -> None:
+    gold_dev = shared_data / "gold_dev.csv"
+    titles, labels, ids = read_labelled_csv(gold_dev)
+    with gold_dev.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert len(titles) == len(labels) == len(ids) == len(rows)
     assert ids == [r["hid"] for r in rows]
