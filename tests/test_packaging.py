@@ -1,0 +1,129 @@
+"""The wheel that ``pip install .`` builds carries everything ``akarclf score`` needs.
+
+One wheel is built per session from a copy of the source tree (without build leftovers, caches
+or virtual environments, as in a fresh clone) and its contents are checked against the source:
+every module, every data file, the default policy, the taxonomy, the default model and the
+console command. The build uses the test environment's setuptools (declared in the ``dev``
+extra), so it needs no network.
+"""
+
+from __future__ import annotations
+
+import configparser
+import email.parser
+import hashlib
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from akarclf.persistence import DEFAULT_MODEL_FILE, DEFAULT_MODEL_PATH
+from akarclf.policy import DEFAULT_POLICY_RESOURCE
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+#: Where the wheel carries the default model: the package-data location akarclf.persistence
+#: looks for first; pyproject.toml maps models/ at the top of the repository onto it.
+MODEL_IN_WHEEL = f"akarclf/_default_model/{DEFAULT_MODEL_FILE}"
+MODEL_SOURCE = REPO_ROOT / DEFAULT_MODEL_PATH
+#: Files that must be inside the wheel (paths inside it), with what each one is for.
+REQUIRED_IN_WHEEL = {
+    f"akarclf/data/{DEFAULT_POLICY_RESOURCE}": "the default policy",
+    "akarclf/data/taxonomy.toml": "the category-path -> cluster taxonomy",
+    MODEL_IN_WHEEL: f"the default model ({DEFAULT_MODEL_PATH.as_posix()} in the repository)",
+    "akarclf/py.typed": "the PEP 561 marker for type checkers",
+}
+
+#: What a fresh clone would not contain.
+_NOT_IN_A_CLONE = shutil.ignore_patterns(
+    ".git",
+    ".venv",
+    "venv",
+    "build",
+    "dist",
+    "*.egg-info",
+    "__pycache__",
+    "*.pyc",
+    ".pytest_cache",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".hypothesis",
+    ".ipynb_checkpoints",
+)
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[zipfile.ZipFile]:
+    """The wheel built from a clean copy of the source tree."""
+    workdir = tmp_path_factory.mktemp("wheel")
+    source = workdir / "src"
+    shutil.copytree(REPO_ROOT, source, ignore=_NOT_IN_A_CLONE)
+    out = workdir / "dist"
+    command = [sys.executable, "-m", "pip", "wheel", str(source), "--no-deps"]
+    command += ["--no-build-isolation", "--no-index", "--quiet", "--wheel-dir", str(out)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, f"building the wheel failed:\n{result.stdout}\n{result.stderr}"
+    (built,) = out.glob("akarclf-*.whl")
+    with zipfile.ZipFile(built) as archive:
+        yield archive
+
+
+def _source_files(package_dir: Path) -> list[str]:
+    """Paths (as inside the wheel) of every file under ``akarclf/`` in the source tree."""
+    return sorted(
+        path.relative_to(REPO_ROOT).as_posix()
+        for path in package_dir.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
+    )
+
+
+def _dist_info_file(wheel: zipfile.ZipFile, name: str) -> str:
+    pattern = rf"akarclf-[^/]+\.dist-info/{name}"
+    (member,) = [n for n in wheel.namelist() if re.fullmatch(pattern, n)]
+    return wheel.read(member).decode("utf-8")
+
+
+def test_wheel_contains_every_file_of_the_package(wheel: zipfile.ZipFile) -> None:
+    missing = sorted(set(_source_files(REPO_ROOT / "akarclf")) - set(wheel.namelist()))
+    assert missing == [], "files under akarclf/ that the wheel leaves out (see pyproject.toml)"
+
+
+@pytest.mark.parametrize("member", sorted(REQUIRED_IN_WHEEL))
+def test_wheel_contains_required_resource(wheel: zipfile.ZipFile, member: str) -> None:
+    assert member in wheel.namelist(), f"the wheel lacks {REQUIRED_IN_WHEEL[member]}: {member}"
+
+
+def test_shipped_model_is_the_one_in_models(wheel: zipfile.ZipFile) -> None:
+    assert MODEL_SOURCE.is_file(), f"the default model is not in the repository: {MODEL_SOURCE}"
+    shipped = hashlib.sha256(wheel.read(MODEL_IN_WHEEL)).hexdigest()
+    assert shipped == hashlib.sha256(MODEL_SOURCE.read_bytes()).hexdigest()
+
+
+def test_wheel_ships_only_the_default_model(wheel: zipfile.ZipFile) -> None:
+    shipped = {n for n in wheel.namelist() if n.startswith("akarclf/_default_model/")}
+    card = MODEL_IN_WHEEL.removesuffix(".akarclf") + ".md"
+    assert shipped <= {MODEL_IN_WHEEL, card}
+
+
+def test_wheel_declares_the_console_command(wheel: zipfile.ZipFile) -> None:
+    entry_points = configparser.ConfigParser()
+    entry_points.read_string(_dist_info_file(wheel, "entry_points.txt"))
+    assert entry_points.get("console_scripts", "akarclf") == "akarclf.cli:main"
+
+
+def test_wheel_metadata(wheel: zipfile.ZipFile) -> None:
+    metadata = email.parser.Parser().parsestr(_dist_info_file(wheel, "METADATA"))
+    version_file = (REPO_ROOT / "akarclf" / "_version.py").read_text(encoding="utf-8")
+    (version,) = re.findall(r'^__version__ = "([^"]+)"$', version_file, flags=re.MULTILINE)
+    assert metadata["Version"] == version
+    assert metadata["Requires-Python"] == ">=3.10"
+    assert metadata["License-Expression"] == "MIT"
+    requires = [re.sub(r"\s+", "", r) for r in metadata.get_all("Requires-Dist") or []]
+    # CVE-2024-5206 (TfidfVectorizer keeps discarded tokens in stop_words_) is fixed in 1.5.0.
+    assert "scikit-learn>=1.5" in requires
+    assert "LICENSE" in {Path(n).name for n in wheel.namelist() if ".dist-info/" in n}
