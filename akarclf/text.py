@@ -150,13 +150,19 @@ class WordAnalyzer:
     the word (so ``kerajinan`` keeps its own feature and also shares ``~rajin`` with ``rajinan``).
     """
 
-    def __init__(self, features: WordFeatures = "both", ngram_max: int = 2) -> None:
+    def __init__(
+        self,
+        features: WordFeatures = "both",
+        ngram_max: int = 2,
+        lexicon: dict[str, str] | None = None,
+    ) -> None:
         if features not in ("surface", "stem", "both"):
             raise ValueError(f"features must be 'surface', 'stem' or 'both', got {features!r}")
         if ngram_max < 1:
             raise ValueError(f"ngram_max must be >= 1, got {ngram_max}")
         self.features = features
         self.ngram_max = ngram_max
+        self.lexicon = lexicon
 
     def __call__(self, normalized: str) -> list[str]:
         words = normalized.split()
@@ -170,6 +176,14 @@ class WordAnalyzer:
                 s = stem_token(w)
                 if s != w:
                     grams.append("~" + s)
+        if self.lexicon:
+            lexicon = self.lexicon
+            grams.extend("lex=" + lexicon[w] for w in words if w in lexicon)
+            grams.extend(
+                "lex=" + lexicon[pair]
+                for pair in map(" ".join, zip(words, words[1:]))
+                if pair in lexicon
+            )
         return grams
 
     def __eq__(self, other: object) -> bool:
@@ -177,10 +191,40 @@ class WordAnalyzer:
             isinstance(other, WordAnalyzer)
             and other.features == self.features
             and other.ngram_max == self.ngram_max
+            and other.lexicon == self.lexicon
         )
 
     def __hash__(self) -> int:
-        return hash((self.features, self.ngram_max))
+        return hash((self.features, self.ngram_max, len(self.lexicon or ())))
 
     def __repr__(self) -> str:
-        return f"WordAnalyzer(features={self.features!r}, ngram_max={self.ngram_max})"
+        lexicon = "None" if self.lexicon is None else f"<{len(self.lexicon)} entries>"
+        return (
+            f"WordAnalyzer(features={self.features!r}, ngram_max={self.ngram_max}, "
+            f"lexicon={lexicon})"
+        )
+
+
+def load_lexicon() -> tuple[str, dict[str, str]]:
+    """The packaged product-noun lexicon: its version and a mapping entry -> cluster.
+
+    Entries are normalised like titles, so a lexicon line matches what the analyzer sees. An
+    entry listed under two clusters is an error: it would add contradictory evidence.
+    """
+    import sys
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+
+    text = resources.files("akarclf.data").joinpath("lexicon.toml").read_text(encoding="utf-8")
+    data = tomllib.loads(text)
+    mapping: dict[str, str] = {}
+    for cluster, entries in data["clusters"].items():
+        for entry in entries:
+            key = normalize_title(entry)
+            if mapping.get(key, cluster) != cluster:
+                raise ValueError(f"lexicon entry {entry!r} is under {mapping[key]} and {cluster}")
+            mapping[key] = cluster
+    return str(data["version"]), mapping
