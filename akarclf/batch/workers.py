@@ -1,0 +1,205 @@
+"""Score one chunk into output text, in this process or in a pool of worker processes.
+
+A chunk is scored by :func:`akarclf.batch.core.score_columns` and formatted to text in the same
+process, so the main process only reads, writes and counts. Worker processes load the model and
+policy once (in the pool initializer) and return results that :class:`PoolScorer` hands back
+in input order, with at most a few chunks in flight so memory does not grow with the input.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+import time
+from collections import Counter, deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from akarclf.batch.core import Model, output_columns, score_columns
+from akarclf.batch.readers import Chunk
+from akarclf.batch.writers import format_csv_rows, format_jsonl_rows
+
+if TYPE_CHECKING:
+    from akarclf.policy import Policy
+
+#: Chunks in flight per worker: one being scored, one queued, so no worker waits for input.
+IN_FLIGHT_PER_WORKER = 2
+
+
+@dataclass(frozen=True)
+class ScoringSetup:
+    """Everything needed to score a chunk: picklable, sent once to each worker."""
+
+    model: Model | str | Path | None
+    policy: Policy
+    fmt: str
+    on: date | None = None
+    explain: bool = False
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # Policy holds read-only mapping proxies, which do not pickle: send its dict form.
+        policy = self.policy.to_dict(), self.policy.source
+        return _rebuild_setup, (self.model, policy, self.fmt, self.on, self.explain)
+
+
+def _rebuild_setup(
+    model: Model | str | Path | None,
+    policy: tuple[dict[str, Any], str | None],
+    fmt: str,
+    on: date | None,
+    explain: bool,
+) -> ScoringSetup:
+    from akarclf.policy import Policy
+
+    rebuilt = Policy.from_dict(policy[0], source=policy[1])
+    return ScoringSetup(model=model, policy=rebuilt, fmt=fmt, on=on, explain=explain)
+
+
+@dataclass
+class ChunkResult:
+    """A scored chunk: its output text and the counts the run summary needs."""
+
+    text: str
+    rows: int
+    decisions: Counter[str]
+    clusters: Counter[str]
+    seconds_scoring: float
+    seconds_formatting: float
+
+
+def load_model(path: str | Path | None) -> Model:
+    """Load a model file (None: the shipped default) with the package's loader."""
+    import akarclf
+
+    loader: Any = getattr(akarclf, "load_model", None)
+    if loader is None:
+        from akarclf import persistence
+
+        loader = persistence.load_model
+    model: Model = loader(path)
+    return model
+
+
+def load(setup: ScoringSetup) -> tuple[Model, ScoringSetup]:
+    """The model object for ``setup`` (loading it when given as a path or None)."""
+    model = setup.model
+    if model is None or isinstance(model, (str, Path)):
+        model = load_model(model)
+    return model, setup
+
+
+def score_chunk(chunk: Chunk, model: Model, setup: ScoringSetup) -> ChunkResult:
+    """Score and format one chunk."""
+    started = time.perf_counter()
+    columns = score_columns(
+        chunk.titles,
+        chunk.flags,
+        model=model,
+        policy=setup.policy,
+        on=setup.on,
+        explain=setup.explain,
+    )
+    scored = time.perf_counter()
+    names = output_columns(setup.explain)
+    if setup.fmt == "csv":
+        text = format_csv_rows(chunk.rows, columns, names)
+    else:
+        text = format_jsonl_rows(chunk.rows, columns, names)
+    return ChunkResult(
+        text=text,
+        rows=len(chunk.rows),
+        decisions=Counter(columns["decision"].tolist()),
+        clusters=Counter(columns["cluster"].tolist()),
+        seconds_scoring=scored - started,
+        seconds_formatting=time.perf_counter() - scored,
+    )
+
+
+class InlineScorer:
+    """Scores chunks one after another in this process."""
+
+    def __init__(self, setup: ScoringSetup) -> None:
+        self._model, self._setup = load(setup)
+
+    def map(self, chunks: Iterable[Chunk]) -> Iterator[ChunkResult]:
+        for chunk in chunks:
+            yield score_chunk(chunk, self._model, self._setup)
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> InlineScorer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+# State of a worker process, set once by the pool initializer.
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(setup: ScoringSetup) -> None:
+    # Ctrl-C reaches the whole process group; only the parent decides what to do about it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _WORKER["model"], _WORKER["setup"] = load(setup)
+
+
+def _score_in_worker(chunk: Chunk) -> ChunkResult:
+    return score_chunk(chunk, _WORKER["model"], _WORKER["setup"])
+
+
+def _start_method() -> str:
+    # forkserver: workers do not inherit the parent's threads (progress bar) or open files.
+    methods = multiprocessing.get_all_start_methods()
+    return "forkserver" if "forkserver" in methods else "spawn"
+
+
+class PoolScorer:
+    """Scores chunks in ``jobs`` worker processes; results come back in input order."""
+
+    def __init__(self, setup: ScoringSetup, jobs: int) -> None:
+        if jobs < 2:
+            raise ValueError(f"a pool needs at least 2 jobs, got {jobs}")
+        self.jobs = jobs
+        self._pool = ProcessPoolExecutor(
+            max_workers=jobs,
+            mp_context=multiprocessing.get_context(_start_method()),
+            initializer=_init_worker,
+            initargs=(setup,),
+        )
+
+    def map(self, chunks: Iterable[Chunk]) -> Iterator[ChunkResult]:
+        window = self.jobs * IN_FLIGHT_PER_WORKER
+        pending: deque[Future[ChunkResult]] = deque()
+        for chunk in chunks:
+            pending.append(self._pool.submit(_score_in_worker, chunk))
+            if len(pending) >= window:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+    def close(self) -> None:
+        """Stop the workers; chunks not yet started are cancelled."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> PoolScorer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,175 @@
+"""``akarclf score``: classify and gate a whole catalogue file, streaming, with a rejects file.
+
+A thin shell over :func:`akarclf.batch.score_file`: it parses the options, turns SIGTERM into
+the same clean stop as Ctrl-C (no partial output file), prints the run summary on stderr and
+maps the outcome to the exit status: 0 every row scored, 3 some rows rejected, 2 usage error,
+1 anything else, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import signal
+import sys
+from collections.abc import Sequence
+from types import FrameType
+from typing import Any
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_REJECTS = 3
+EXIT_INTERRUPTED = 130
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``score`` sub-command to the ``akarclf`` parser."""
+    from akarclf.batch.runner import DEFAULT_CHUNK_SIZE
+
+    parser = subparsers.add_parser(
+        "score",
+        help="score a CSV or JSONL file of listings (cluster, probabilities, decision)",
+        description="Classify every listing of INPUT and decide block/review/allow for "
+        "cross-border sellers. Every input column is kept and cluster, confidence, p_<cluster>, "
+        "decision, reason, model_version and policy_version are appended. Rows that cannot be "
+        "scored go to the rejects file with their line number and reason. Exit status: 0 all "
+        "rows scored, 3 some rejected, 2 usage error, 1 other failure.",
+    )
+    parser.add_argument("input", metavar="INPUT", help="CSV or JSONL file, .gz allowed, - = stdin")
+    parser.add_argument(
+        "-o", "--output", required=True, metavar="OUTPUT", help="output file, - = stdout"
+    )
+    parser.add_argument("--model", metavar="PATH", help="model file (default: the shipped one)")
+    parser.add_argument("--policy", metavar="PATH", help="policy TOML (default: the shipped one)")
+    parser.add_argument(
+        "--on", type=_date, metavar="DATE", help="decision date YYYY-MM-DD (default: today, UTC)"
+    )
+    parser.add_argument("--title-col", default="title", help="title column (default: title)")
+    parser.add_argument(
+        "--cross-border-col",
+        default=None,
+        metavar="NAME",
+        help="seller flag column (default: cross_border if present; without one every "
+        "listing is treated as cross-border)",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("csv", "jsonl"),
+        help="format of input and output (default: by file extension, csv for -)",
+    )
+    parser.add_argument(
+        "--chunk-size",
+        type=_positive,
+        default=DEFAULT_CHUNK_SIZE,
+        metavar="N",
+        help=f"rows scored at a time (default: {DEFAULT_CHUNK_SIZE})",
+    )
+    parser.add_argument(
+        "--jobs", type=_positive, default=1, metavar="N", help="worker processes (default: 1)"
+    )
+    parser.add_argument(
+        "--explain", action="store_true", help="add an evidence column (n-grams and weights)"
+    )
+    parser.add_argument(
+        "--rejects", metavar="PATH", help="rejects CSV (default: OUTPUT.rejects.csv)"
+    )
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar on stderr (default: only when stderr is a terminal)",
+    )
+    parser.set_defaults(func=run)
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so the run stops like on Ctrl-C."""
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise _Terminated
+
+
+def _install_sigterm() -> Any:
+    """Make SIGTERM stop the run cleanly; returns the handler to restore (None: not installed)."""
+    try:
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main thread: leave signals alone
+        return None
+    return signal.SIG_DFL if previous is None else previous
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``akarclf score``; returns the exit status."""
+    from akarclf.batch.readers import InputError, UsageError
+    from akarclf.batch.runner import score_file
+    from akarclf.policy import PolicyError
+
+    def fail(status: int, message: str) -> int:
+        print(f"akarclf score: error: {message}", file=sys.stderr)
+        return status
+
+    progress = sys.stderr.isatty() if args.progress is None else args.progress
+    previous = _install_sigterm()
+    try:
+        summary = score_file(
+            args.input,
+            args.output,
+            model=args.model,
+            policy=args.policy,
+            on=args.on,
+            title_col=args.title_col,
+            cross_border_col=args.cross_border_col,
+            format=args.format,
+            chunk_size=args.chunk_size,
+            jobs=args.jobs,
+            explain=args.explain,
+            rejects=args.rejects,
+            progress=progress,
+        )
+    except KeyboardInterrupt:
+        print("akarclf score: interrupted; no output file was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (UsageError, PolicyError) as error:
+        return fail(EXIT_USAGE, str(error))
+    except InputError as error:
+        return fail(EXIT_FAILURE, f"{args.input}: {error}")
+    except BrokenPipeError:
+        return fail(EXIT_FAILURE, "output closed before the run ended")
+    except Exception as error:  # every other failure: exit 1 with a message
+        return fail(EXIT_FAILURE, f"{type(error).__name__}: {error}")
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    print(summary.report(), file=sys.stderr)
+    return summary.exit_status
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``akarclf score`` on its own (for ``python -m akarclf.commands.score``)."""
+    parser = argparse.ArgumentParser(prog="akarclf")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["score", *(sys.argv[1:] if argv is None else argv)])
+    return int(args.func(args))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

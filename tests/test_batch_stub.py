@@ -1,0 +1,64 @@
+"""A keyword stub with the ClusterClassifier interface, for the batch scoring tests.
+
+Importable by worker processes (``--jobs``), so it lives in a module of its own. It holds no
+test: its behaviour is checked through the tests that use it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+#: Words the stub reads as evidence for each cluster (titles written for these tests).
+KEYWORDS: dict[str, tuple[str, ...]] = {
+    "textile_fashion": ("batik", "kaos", "kemeja", "sepatu", "jilbab"),
+    "culinary": ("kopi", "keripik", "sambal", "kue"),
+    "crafts": ("anyaman", "ukiran", "gerabah", "wayang"),
+}
+
+
+class StubModel:
+    """Probability 0.97 for the cluster whose keyword the title contains, else mostly other.
+
+    ``classes_`` is in scikit-learn's sorted order (not CLUSTERS order), as the real model's.
+    ``delay`` seconds of sleep per call makes runs slow enough to interrupt.
+    """
+
+    classes_ = np.array(["crafts", "culinary", "other", "textile_fashion"], dtype=object)
+
+    def __init__(self, version: str = "stub-1", delay: float = 0.0) -> None:
+        self.version = version
+        self.delay = delay
+        self.calls: list[int] = []
+
+    @property
+    def model_version(self) -> str:
+        return self.version
+
+    def _cluster(self, title: str) -> str:
+        words = title.casefold().split()
+        for cluster, keywords in KEYWORDS.items():
+            if any(k in words for k in keywords):
+                return cluster
+        return "other"
+
+    def predict_proba(self, titles: Sequence[str]) -> np.ndarray:
+        if isinstance(titles, str):
+            raise TypeError("expected a sequence of titles")
+        self.calls.append(len(titles))
+        if self.delay:
+            time.sleep(self.delay)
+        classes = list(self.classes_)
+        proba = np.full((len(titles), 4), 0.01)
+        for i, title in enumerate(titles):
+            if not isinstance(title, str):
+                raise TypeError(f"title at position {i} must be a str")
+            proba[i, classes.index(self._cluster(title))] = 0.97
+        return proba
+
+    def explain(self, title: str, top: int = 10) -> list[tuple[str, float]]:
+        words = title.casefold().split()
+        hits = [w for w in words if any(w in k for k in KEYWORDS.values())]
+        return [(w, 1.0) for w in hits[:top]]
