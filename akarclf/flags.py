@@ -74,6 +74,17 @@ def parse_cross_border(value: object, position: int | None = None) -> int:
     raise _unreadable(value, position)
 
 
+def _as_array(values: Iterable[object]) -> np.ndarray:
+    """An array of ``values`` without numpy's coercion of mixed lists to text (``nan`` ->
+    ``"nan"``): bool/number-only lists become numeric arrays, anything else an object array."""
+    items = list(values)
+    if all(type(v) in (bool, int, float) for v in items):
+        return np.asarray(items)
+    array = np.empty(len(items), dtype=object)
+    array[:] = items
+    return array
+
+
 def parse_cross_border_many(values: Iterable[object] | np.ndarray) -> np.ndarray:
     """Codes of a sequence of flags as an ``int8`` array (see :func:`parse_cross_border`).
 
@@ -82,7 +93,7 @@ def parse_cross_border_many(values: Iterable[object] | np.ndarray) -> np.ndarray
     """
     if isinstance(values, (str, bytes)):
         raise TypeError("cross_border must be a sequence of flags, not a single string")
-    array = np.asarray(values if isinstance(values, np.ndarray) else list(values))
+    array = values if isinstance(values, np.ndarray) else _as_array(values)
     if array.ndim != 1:
         raise ValueError(f"cross_border must be one-dimensional, got shape {array.shape}")
     if array.dtype == np.bool_:

@@ -11,7 +11,9 @@ Precedence, first rule that applies wins:
 2. seller flag missing -> the policy's ``unknown_seller`` action (:data:`UNKNOWN_SELLER`);
 3. cross-border seller, title without usable words -> the policy's ``empty_title`` action
    (:data:`EMPTY_TITLE`): the probabilities are then the model's prior, not evidence;
-4. cross-border seller: protected mass >= block threshold -> ``block``
+4. cross-border seller, no cluster closed on the decision date -> ``allow``
+   (:data:`NOT_PROTECTED`), whatever the thresholds;
+5. cross-border seller: protected mass >= block threshold -> ``block``
    (:data:`PROTECTED_CLUSTER`, naming the top protected cluster); review threshold <= mass <
    block threshold -> ``review`` (:data:`UNCERTAIN`); below -> ``allow`` (:data:`NOT_PROTECTED`).
 
@@ -190,12 +192,13 @@ def gate(
     # Lowest precedence first; each later assignment overrides the earlier ones.
     decision = np.full(n, _DECISION_CODE["allow"], dtype=np.int8)
     reason = np.full(n, _REASON_CODE[NOT_PROTECTED], dtype=np.int8)
-    in_review = mass >= policy.review_threshold
-    decision[in_review] = _DECISION_CODE["review"]
-    reason[in_review] = _REASON_CODE[UNCERTAIN]
-    blocked = mass >= policy.block_threshold
-    decision[blocked] = _DECISION_CODE["block"]
-    reason[blocked] = _REASON_CODE[PROTECTED_CLUSTER]
+    if protected:  # with nothing closed yet, even a 0 threshold has no cluster to protect
+        in_review = mass >= policy.review_threshold
+        decision[in_review] = _DECISION_CODE["review"]
+        reason[in_review] = _REASON_CODE[UNCERTAIN]
+        blocked = mass >= policy.block_threshold
+        decision[blocked] = _DECISION_CODE["block"]
+        reason[blocked] = _REASON_CODE[PROTECTED_CLUSTER]
     for mask, action, why in (
         (blank, policy.empty_title, EMPTY_TITLE),
         (cross_border == UNKNOWN_FLAG, policy.unknown_seller, UNKNOWN_SELLER),

@@ -261,7 +261,7 @@ def run(args: argparse.Namespace) -> int:
         version=args.policy_version or today_utc().strftime("%Y.%m.%d"),
         provenance=provenance,
     )
-    report = {"format": 1, **result.report}
+    report = {"format": 1, "status": "tuned", **result.report}
     print(f"tuned on {data_path} ({len(labels)} labelled listings)")
     print(format_report(report))
 

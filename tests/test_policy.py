@@ -1,0 +1,279 @@
+"""The policy file: loading, dated closures, TOML round trip, and every validation message."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import re
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from akarclf.clusters import PROTECTABLE_CLUSTERS
+from akarclf.policy import Policy, PolicyError, as_date, load_policy
+from akarclf.tuning import policy_summary
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+VALID: dict[str, Any] = {
+    "policy": {"id": "test", "version": "1"},
+    "thresholds": {"block": 0.9, "review": 0.5},
+    "fallbacks": {"unknown_seller": "review", "empty_title": "review"},
+    "protected": [
+        {"cluster": "textile_fashion", "closed_from": dt.date(2021, 8, 1)},
+        {"cluster": "culinary", "closed_from": dt.date(2022, 1, 1)},
+    ],
+}
+
+
+def _changed(path: str, value: Any) -> dict[str, Any]:
+    """VALID with the field at dotted ``path`` set to ``value`` (``...`` deletes it)."""
+    data = copy.deepcopy(VALID)
+    *parents, last = path.split(".")
+    target: Any = data
+    for part in parents:
+        target = target[int(part)] if part.isdigit() else target[part]
+    key: Any = int(last) if last.isdigit() else last
+    if value is ...:
+        del target[key]
+    else:
+        target[key] = value
+    return data
+
+
+def test_valid_mapping_loads() -> None:
+    policy = Policy.from_dict(VALID)
+    assert policy.label == "test@1"
+    assert dict(policy.closures) == {
+        "textile_fashion": dt.date(2021, 8, 1),
+        "culinary": dt.date(2022, 1, 1),
+    }
+    assert (policy.block_threshold, policy.review_threshold) == (0.9, 0.5)
+
+
+def test_closures_follow_the_decision_date() -> None:
+    policy = load_policy(FIXTURES / "policy_staggered.toml")
+    assert policy.protected_on(dt.date(2021, 7, 31)) == ()
+    assert policy.protected_on(dt.date(2021, 8, 1)) == ("textile_fashion",)
+    assert policy.protected_on(dt.date(2022, 3, 1)) == ("textile_fashion", "culinary")
+    assert policy.protected_on(dt.date(2023, 1, 14)) == ("textile_fashion", "culinary")
+    assert policy.protected_on("2023-01-15") == ("textile_fashion", "culinary", "crafts")
+
+
+def test_fixture_fields_and_source() -> None:
+    path = FIXTURES / "policy_staggered.toml"
+    policy = Policy.from_toml(path)
+    assert policy.label == "test-staggered@1.2.3"
+    assert (policy.unknown_seller, policy.empty_title) == ("block", "allow")
+    assert policy.closures["culinary"] == dt.date(2022, 3, 1)  # an ISO string is accepted too
+    assert policy.source == str(path)
+    assert policy.provenance["targets"] == {"block_precision": 0.99}
+
+
+def test_fallbacks_default_to_review() -> None:
+    data = _changed("fallbacks", ...)
+    policy = Policy.from_dict(data)
+    assert (policy.unknown_seller, policy.empty_title) == ("review", "review")
+
+
+def test_toml_round_trip_keeps_everything(tmp_path: Path) -> None:
+    policy = load_policy(FIXTURES / "policy_staggered.toml")
+    tuned = policy.replace(
+        block_threshold=0.873,
+        review_threshold=0.125,
+        provenance={
+            **policy.provenance,
+            "tuned_at": dt.datetime(2026, 11, 22, 13, 5, tzinfo=dt.timezone.utc),
+            "decision_date": dt.date(2026, 11, 1),
+            "rows": 1319,
+            "ok": True,
+            "key with space": [1, 2.5, "x"],
+        },
+    )
+    path = tmp_path / "p.toml"
+    path.write_text(tuned.to_toml(header="line one\nline two"), encoding="utf-8")
+    assert path.read_text(encoding="utf-8").startswith("# line one\n# line two\n")
+    again = Policy.from_toml(path)
+    assert again == tuned
+    assert again.source == str(path)
+
+
+def test_default_policy_round_trips() -> None:
+    policy = load_policy()
+    assert Policy.from_dict(tomllib.loads(policy.to_toml())) == policy
+
+
+def test_policy_is_frozen_and_its_closures_read_only() -> None:
+    policy = Policy.from_dict(VALID)
+    with pytest.raises(AttributeError):
+        policy.block_threshold = 0.1  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        policy.closures["crafts"] = dt.date(2020, 1, 1)  # type: ignore[index]
+
+
+def test_replace_validates_and_rejects_unknown_fields() -> None:
+    policy = Policy.from_dict(VALID)
+    assert policy.replace(block_threshold=0.95).block_threshold == 0.95
+    with pytest.raises(PolicyError, match="must be <="):
+        policy.replace(review_threshold=0.99)
+    with pytest.raises(TypeError, match="no field"):
+        policy.replace(threshold=0.5)
+
+
+def test_default_policy_is_cached_and_has_the_akar_dates() -> None:
+    policy = load_policy()
+    assert load_policy() is policy
+    assert set(policy.closures) == set(PROTECTABLE_CLUSTERS)
+    assert set(policy.closures.values()) == {dt.date(2021, 8, 1)}
+    assert policy.protected_on(dt.date(2021, 7, 31)) == ()
+    assert policy.protected_on(dt.date(2021, 8, 1)) == PROTECTABLE_CLUSTERS
+    assert 0.0 <= policy.review_threshold <= policy.block_threshold <= 1.0
+
+
+def test_shipped_policy_matches_its_report() -> None:
+    policy = load_policy()
+    text = resources.files("akarclf.data").joinpath("default_policy_report.json").read_text()
+    report = json.loads(text)
+    assert report["policy"] == policy_summary(policy)
+    status = policy.provenance["status"]
+    assert report["status"] == status
+    if status == "provisional":
+        assert report["metrics"] is None  # nothing measured yet: no figures to show
+        return
+    tuning = report["tuning"]
+    assert tuning["provenance"]["data_sha256"] == policy.provenance["data_sha256"]
+    assert tuning["targets"]["block_precision"] == policy.provenance["block_precision_target"]
+    assert tuning["targets"]["protected_recall"] == policy.provenance["protected_recall_target"]
+    metrics = report["metrics"]
+    assert metrics["block_precision"]["value"] >= tuning["targets"]["block_precision"]
+    assert metrics["protected_recall"]["value"] >= tuning["targets"]["protected_recall"]
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        ("thresholds.block", 1.5, "thresholds.block = 1.5 is not within [0, 1]"),
+        ("thresholds.review", -0.1, "thresholds.review = -0.1 is not within [0, 1]"),
+        ("thresholds.block", float("nan"), "thresholds.block = nan is not within [0, 1]"),
+        ("thresholds.block", "0.9", "thresholds.block must be a number, got '0.9'"),
+        ("thresholds.review", True, "thresholds.review must be a number, got True"),
+        ("thresholds.review", 0.95, "thresholds.review (0.95) must be <= thresholds.block (0.9)"),
+        ("thresholds.block", ..., "[thresholds] needs 'block'"),
+        ("thresholds", ..., "missing the [thresholds] table"),
+        ("thresholds", 0.9, "[thresholds] must be a table, got float"),
+        ("policy", ..., "missing the [policy] table"),
+        ("policy.version", ..., "[policy] needs 'version'"),
+        ("policy.id", "", "policy id must be a non-empty string, got ''"),
+        ("policy.version", 3, "policy version must be a non-empty string, got 3"),
+        ("policy.id", "a@b", "policy id 'a@b' must not contain '@'"),
+        (
+            "protected.0.cluster",
+            "fashion",
+            "unknown protected cluster 'fashion'; valid clusters: "
+            "textile_fashion, culinary, crafts",
+        ),
+        ("protected.0.cluster", "other", "unknown protected cluster 'other' ('other' is never"),
+        ("protected.1.cluster", "textile_fashion", "duplicate cluster 'textile_fashion'"),
+        (
+            "protected.0.closed_from",
+            "2021-8-1",
+            "[[protected]] entry 1 ('textile_fashion'): closed_from '2021-8-1' is not a date",
+        ),
+        ("protected.0.closed_from", 20210801, "closed_from 20210801 is not a date (YYYY-MM-DD)"),
+        (
+            "protected.0.closed_from",
+            dt.datetime(2021, 8, 1, 12),
+            "closed_from must be a date (YYYY-MM-DD), not a date-time",
+        ),
+        ("protected.0.closed_from", ..., "[[protected]] entry 1 needs 'closed_from'"),
+        ("protected.0.cluster", ..., "[[protected]] entry 1 needs 'cluster'"),
+        ("protected.0", "crafts", "[[protected]] entry 1 must be a table, got str"),
+        ("protected", ..., "no [[protected]] entries; list at least one of textile_fashion"),
+        ("protected", [], "no protected cluster; list at least one of textile_fashion"),
+        ("protected", {"crafts": "2021-08-01"}, "'protected' must be an array of tables"),
+        ("protected.0.since", "x", "unknown key(s) in [[protected]] entry 1: 'since'"),
+        ("fallbacks.unknown_seller", "deny", "fallbacks.unknown_seller = 'deny' is not an action"),
+        ("fallbacks.empty_title", "Review", "valid: block, review, allow"),
+        ("fallbacks.missing_title", "review", "unknown key(s) in [fallbacks]: 'missing_title'"),
+        ("threshold", {}, "unknown key(s) in top level: 'threshold'; allowed: policy,"),
+        ("policy.name", "x", "unknown key(s) in [policy]: 'name'; allowed: id, version"),
+        ("provenance", "me", "[provenance] must be a table, got str"),
+    ],
+)
+def test_validation_messages(path: str, value: Any, message: str) -> None:
+    with pytest.raises(PolicyError, match=re.escape(message)):
+        Policy.from_dict(_changed(path, value))
+
+
+def test_messages_from_a_mapping_name_its_source() -> None:
+    with pytest.raises(PolicyError, match=re.escape("policy here.toml: thresholds.block = 2")):
+        Policy.from_dict(_changed("thresholds.block", 2), source="here.toml")
+
+
+def test_not_a_mapping() -> None:
+    with pytest.raises(PolicyError, match="expected a table, got list"):
+        Policy.from_dict([])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("fixture", "message"),
+    [
+        ("policy_duplicate_cluster.toml", "duplicate cluster 'culinary' in [[protected]] entry 2"),
+        ("policy_bad_date.toml", "entry 1 ('crafts'): closed_from '2021-13-01' is not a date"),
+        ("policy_unknown_key.toml", "unknown key(s) in [thresholds]: 'reveiw'; allowed: block"),
+        ("policy_not_toml.toml", "not valid TOML"),
+    ],
+)
+def test_file_messages_name_the_file(fixture: str, message: str) -> None:
+    path = FIXTURES / fixture
+    with pytest.raises(PolicyError, match=re.escape(message)) as error:
+        Policy.from_toml(path)
+    assert str(error.value).startswith(f"policy {path}") or str(path) in str(error.value)
+
+
+def test_policy_error_is_a_value_error() -> None:
+    assert issubclass(PolicyError, ValueError)
+
+
+def test_missing_file_is_file_not_found(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        load_policy(tmp_path / "absent.toml")
+
+
+def test_direct_construction_is_validated() -> None:
+    with pytest.raises(PolicyError, match="unknown protected cluster 'toys'"):
+        Policy("p", "1", {"toys": dt.date(2021, 1, 1)}, 0.9, 0.5)
+    with pytest.raises(PolicyError, match="closing date of 'crafts' must be a date"):
+        Policy("p", "1", {"crafts": "2021-01-01"}, 0.9, 0.5)  # type: ignore[dict-item]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (dt.date(2024, 2, 29), dt.date(2024, 2, 29)),
+        ("2024-02-29", dt.date(2024, 2, 29)),
+        (dt.datetime(2024, 2, 29, 23, 30), dt.date(2024, 2, 29)),
+        (
+            dt.datetime(2024, 3, 1, 5, 0, tzinfo=dt.timezone(dt.timedelta(hours=7))),
+            dt.date(2024, 2, 29),
+        ),
+    ],
+)
+def test_decision_dates(value: object, expected: dt.date) -> None:
+    assert as_date(value) == expected
+
+
+def test_bad_decision_dates() -> None:
+    with pytest.raises(ValueError, match="'29/02/2024' is not an ISO date"):
+        as_date("29/02/2024")
+    with pytest.raises(TypeError, match="got int"):
+        as_date(20240229)
