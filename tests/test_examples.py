@@ -6,12 +6,13 @@ and a broken quote on the last line). This runs the command the README shows, th
 :func:`akarclf.cli.main`, and checks that every row is accounted for: scored rows keep their
 input columns and order, and the bad rows are in the rejects file with their line number and
 reason. Decisions that do not depend on the model (domestic sellers, the missing flag) are
-checked exactly.
+checked exactly. The README's Python examples are run as written.
 """
 
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ from akarclf.flags import DOMESTIC, UNKNOWN_FLAG, parse_cross_border
 from akarclf.gate import DECISIONS, DOMESTIC_SELLER, REASONS, UNKNOWN_SELLER
 from akarclf.policy import load_policy
 
+README = Path(__file__).resolve().parents[1] / "README.md"
 INPUT_COLUMNS = ["id", "title", "cross_border", "seller_country"]
 #: The bad rows of the example file: physical line (the header is line 1) -> reject reason.
 EXPECTED_REJECTS = {40: EMPTY_TITLE, 41: BAD_CROSS_BORDER, 42: MALFORMED_CSV}
@@ -94,3 +96,18 @@ def test_decisions_that_do_not_depend_on_the_model(scored: tuple[int, Path]) -> 
             assert (row["decision"], row["reason"]) == (unknown_action, UNKNOWN_SELLER), row
             checked += 1
     assert checked == 11  # the example has 10 domestic sellers and one missing flag
+
+
+def test_readme_quick_start_scores_this_file(examples_csv: Path, repo_root: Path) -> None:
+    relative = examples_csv.relative_to(repo_root).as_posix()
+    assert f"akarclf score {relative} -o scored.csv; head -5 scored.csv" in README.read_text(
+        encoding="utf-8"
+    )
+
+
+def test_readme_python_examples_run() -> None:
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.DOTALL)
+    assert blocks, "the README has no Python example"
+    for block in blocks:
+        namespace: dict[str, object] = {}
+        exec(compile(block, str(README), "exec"), namespace)
