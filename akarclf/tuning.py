@@ -148,6 +148,9 @@ def select_block_threshold(
         "blocked": int(blocked[j]),
         "precision": float(precision[j]),
         "min_support": int(min_support),
+        # False when the chosen cut blocks too few listings for its precision to be measured
+        # at the target's resolution (a small or very cautious data set): read the CI.
+        "verified": bool(blocked[j] >= min_support),
     }
     return float(cuts[j]), lower, details
 
@@ -354,6 +357,8 @@ def _choose(
     protected_recall: float,
     min_support: int,
 ) -> tuple[float, float, dict[str, Any]]:
+    if not truth.any():
+        raise TuningError("no protected listing in the data: nothing to tune the thresholds on")
     block_cut, block_lower, block_details = select_block_threshold(
         mass, truth, block_precision, min_support
     )
@@ -543,6 +548,11 @@ def format_report(report: Mapping[str, Any]) -> str:
             f"review cut {selection['review']['cut']:.6f} (recall "
             f"{selection['review']['recall']:.4f} of {selection['review']['protected']})",
         ]
+        if not selection["block"]["verified"]:
+            lines.append(
+                "WARNING: the block cut blocks fewer listings than min_support, so its "
+                "precision is not measurable at the target's resolution"
+            )
         if "note" in selection["review"]:
             lines.append(selection["review"]["note"])
         boot = tuning["threshold_bootstrap"]
