@@ -23,14 +23,23 @@ class StubModel:
     """Probability 0.97 for the cluster whose keyword the title contains, else mostly other.
 
     ``classes_`` is in scikit-learn's sorted order (not CLUSTERS order), as the real model's.
-    ``delay`` seconds of sleep per call makes runs slow enough to interrupt.
+    ``delay`` seconds of sleep per call makes runs slow enough to interrupt; a call whose
+    titles contain ``slow_word`` sleeps ``slow_delay`` seconds (so a chunk finishes late).
     """
 
     classes_ = np.array(["crafts", "culinary", "other", "textile_fashion"], dtype=object)
 
-    def __init__(self, version: str = "stub-1", delay: float = 0.0) -> None:
+    def __init__(
+        self,
+        version: str = "stub-1",
+        delay: float = 0.0,
+        slow_word: str | None = None,
+        slow_delay: float = 0.5,
+    ) -> None:
         self.version = version
         self.delay = delay
+        self.slow_word = slow_word
+        self.slow_delay = slow_delay
         self.calls: list[int] = []
 
     @property
@@ -50,6 +59,8 @@ class StubModel:
         self.calls.append(len(titles))
         if self.delay:
             time.sleep(self.delay)
+        if self.slow_word and any(self.slow_word in t for t in titles):
+            time.sleep(self.slow_delay)
         classes = list(self.classes_)
         proba = np.full((len(titles), 4), 0.01)
         for i, title in enumerate(titles):

@@ -236,6 +236,7 @@ class CsvReader(RowReader):
                 raise InputError(f"line 1: header is not valid CSV: {error}") from None
             if self._feed.bad_lines:
                 raise InputError("header line is not valid UTF-8")
+            self._feed.take()
             if header:
                 break
         if header[0].startswith("\ufeff"):

@@ -159,6 +159,10 @@ def _score_in_worker(chunk: Chunk) -> ChunkResult:
     return score_chunk(chunk, _WORKER["model"], _WORKER["setup"])
 
 
+#: Modules the fork server imports before forking workers (scikit-learn via the gate and text).
+_PRELOAD = ["akarclf.batch.workers", "akarclf.gate", "akarclf.text"]
+
+
 def _start_method() -> str:
     # forkserver: workers do not inherit the parent's threads (progress bar) or open files.
     methods = multiprocessing.get_all_start_methods()
@@ -172,9 +176,13 @@ class PoolScorer:
         if jobs < 2:
             raise ValueError(f"a pool needs at least 2 jobs, got {jobs}")
         self.jobs = jobs
+        context = multiprocessing.get_context(_start_method())
+        if context.get_start_method() == "forkserver":
+            # Imported once in the fork server, so each worker starts with them loaded.
+            context.set_forkserver_preload(_PRELOAD)
         self._pool = ProcessPoolExecutor(
             max_workers=jobs,
-            mp_context=multiprocessing.get_context(_start_method()),
+            mp_context=context,
             initializer=_init_worker,
             initargs=(setup,),
         )

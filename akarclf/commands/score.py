@@ -3,7 +3,7 @@
 A thin shell over :func:`akarclf.batch.score_file`: it parses the options, turns SIGTERM into
 the same clean stop as Ctrl-C (no partial output file), prints the run summary on stderr and
 maps the outcome to the exit status: 0 every row scored, 3 some rows rejected, 2 usage error,
-1 anything else, 130 interrupted.
+1 anything else, 130 interrupted by Ctrl-C, 143 by SIGTERM.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_REJECTS = 3
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
 
 
 def _date(text: str) -> dt.date:
@@ -145,9 +146,9 @@ def run(args: argparse.Namespace) -> int:
             rejects=args.rejects,
             progress=progress,
         )
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         print("akarclf score: interrupted; no output file was written", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return EXIT_TERMINATED if isinstance(stop, _Terminated) else EXIT_INTERRUPTED
     except (UsageError, PolicyError) as error:
         return fail(EXIT_USAGE, str(error))
     except InputError as error:

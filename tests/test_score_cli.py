@@ -1,0 +1,197 @@
+"""``akarclf score`` as a command: exit statuses, stdin/stdout, summary, progress, interruption.
+
+The stub model stands in for the shipped one through the ``akarclf.batch.workers.load_model``
+seam (in-process with monkeypatch, in subprocesses through a small driver).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from test_batch_readers import CSV_REJECTS, CSV_SCORED_IDS
+from test_batch_stub import StubModel
+
+from akarclf.batch import workers
+from akarclf.commands.score import main
+
+TESTS = Path(__file__).parent
+FIXTURES = TESTS / "fixtures"
+REPO = TESTS.parent
+
+DRIVER = """
+import sys
+sys.path[:0] = [{repo!r}, {tests!r}]
+from test_batch_stub import StubModel
+import akarclf.batch.workers as workers
+workers.load_model = lambda path: StubModel(delay={delay})
+from akarclf.commands.score import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def _driver(delay: float = 0.0) -> list[str]:
+    return [sys.executable, "-c", DRIVER.format(repo=str(REPO), tests=str(TESTS), delay=delay)]
+
+
+@pytest.fixture
+def stub(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(workers, "load_model", lambda path: StubModel())
+
+
+def _catalogue(path: Path, n: int) -> Path:
+    lines = ["id,title,cross_border"] + [f"{i},Kemeja batik {i},1" for i in range(n)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_all_scored_exits_0_with_summary(
+    stub: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = main([str(_catalogue(tmp_path / "in.csv", 5)), "-o", str(tmp_path / "out.csv")])
+    err = capsys.readouterr().err
+    assert status == 0
+    assert "rows read: 5  scored: 5  rejected: 0" in err
+    assert "decisions: block 5, review 0, allow 0" in err
+    assert "clusters: textile_fashion 5" in err
+    assert "rows/s" in err
+    assert "scoring" not in err  # no progress bar when stderr is not a terminal
+
+
+def test_rejected_rows_exit_3(
+    stub: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out.csv"
+    assert main([str(FIXTURES / "broken_listings.csv"), "-o", str(out)]) == 3
+    err = capsys.readouterr().err
+    assert f"rejected: {len(CSV_REJECTS)}" in err
+    assert f"{out}.rejects.csv" in err
+
+
+def test_progress_on_request(
+    stub: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = _catalogue(tmp_path / "in.csv", 5)
+    assert main([str(source), "-o", str(tmp_path / "o.csv"), "--progress"]) == 0
+    assert "rows" in capsys.readouterr().err.split("rows read")[0]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--title-col", "nama"],
+        ["--cross-border-col", "seller"],
+        ["--model", "missing.akarclf"],
+    ],
+)
+def test_usage_errors_exit_2(
+    stub: None, tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    source = _catalogue(tmp_path / "in.csv", 2)
+    assert main([str(source), "-o", str(tmp_path / "out.csv"), *args]) == 2
+    assert "error:" in capsys.readouterr().err
+    assert not (tmp_path / "out.csv").exists()
+
+
+@pytest.mark.parametrize("args", [["--jobs", "0"], ["--on", "yesterday"], ["--chunk-size", "x"]])
+def test_bad_option_values_exit_2(stub: None, tmp_path: Path, args: list[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main([str(_catalogue(tmp_path / "in.csv", 2)), "-o", str(tmp_path / "o.csv"), *args])
+    assert stop.value.code == 2
+
+
+def test_missing_input_and_bad_policy_exit_2(stub: None, tmp_path: Path) -> None:
+    assert main([str(tmp_path / "none.csv"), "-o", str(tmp_path / "o.csv")]) == 2
+    policy = tmp_path / "p.toml"
+    policy.write_text("[policy]\nid = 3\n", encoding="utf-8")
+    source = _catalogue(tmp_path / "in.csv", 2)
+    assert main([str(source), "-o", str(tmp_path / "o.csv"), "--policy", str(policy)]) == 2
+
+
+def test_unreadable_input_and_model_failure_exit_1(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    monkeypatch.setattr(workers, "load_model", lambda path: StubModel())
+    assert main([str(empty), "-o", str(tmp_path / "o.csv")]) == 1
+    assert "empty" in capsys.readouterr().err
+
+    class Broken(StubModel):
+        def predict_proba(self, titles):  # type: ignore[no-untyped-def]
+            raise RuntimeError("weights corrupted")
+
+    monkeypatch.setattr(workers, "load_model", lambda path: Broken())
+    source = _catalogue(tmp_path / "in.csv", 2)
+    assert main([str(source), "-o", str(tmp_path / "o.csv")]) == 1
+    assert "weights corrupted" in capsys.readouterr().err
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_on_date_reaches_the_gate(stub: None, tmp_path: Path) -> None:
+    # Before AKAR's closures (August 2021) nothing is protected, so nothing is blocked.
+    source = _catalogue(tmp_path / "in.csv", 3)
+    out = tmp_path / "o.csv"
+    assert main([str(source), "-o", str(out), "--on", "2020-01-01"]) == 0
+    with out.open(encoding="utf-8", newline="") as handle:
+        assert {r["decision"] for r in csv.DictReader(handle)} == {"allow"}
+
+
+def test_stdin_to_stdout_gzip_and_jsonl_in_a_subprocess(tmp_path: Path) -> None:
+    data = (FIXTURES / "broken_listings.csv").read_bytes()
+    run = subprocess.run(
+        [*_driver(), "-", "-o", "-", "--rejects", str(tmp_path / "rej.csv")],
+        input=gzip.compress(data),
+        capture_output=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert run.returncode == 3, run.stderr.decode()
+    rows = list(csv.DictReader(io.StringIO(run.stdout.decode("utf-8"), newline="")))
+    assert [r["id"] for r in rows] == CSV_SCORED_IDS
+    assert b"rows read: 13" in run.stderr
+    with (tmp_path / "rej.csv").open(encoding="utf-8", newline="") as handle:
+        assert {int(r["line"]) for r in csv.DictReader(handle)} == set(CSV_REJECTS)
+
+    jsonl = subprocess.run(
+        [*_driver(), "-", "-o", "-", "--format", "jsonl"],
+        input=(FIXTURES / "broken_listings.jsonl").read_bytes(),
+        capture_output=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert jsonl.returncode == 3, jsonl.stderr.decode()
+    assert len(jsonl.stdout.decode("utf-8").splitlines()) == 5
+    assert (tmp_path / "stdout.rejects.csv").is_file()
+
+
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_interrupted_run_leaves_no_output_file(tmp_path: Path, signum: int, status: int) -> None:
+    source = _catalogue(tmp_path / "in.csv", 400)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    process = subprocess.Popen(
+        [*_driver(delay=0.05), str(source), "-o", str(out_dir / "scored.csv"), "--chunk-size", "5"],
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+    )
+    deadline = time.monotonic() + 30
+    while not any(p.suffix == ".part" for p in out_dir.iterdir()):
+        assert process.poll() is None, process.stderr.read() if process.stderr else ""
+        assert time.monotonic() < deadline, "the run never started writing"
+        time.sleep(0.05)
+    time.sleep(0.5)  # well into the run (80 model calls of 0.05 s)
+    assert process.poll() is None, "the run finished before it could be interrupted"
+    os.kill(process.pid, signum)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == status, err.decode()
+    assert b"interrupted" in err
+    assert list(out_dir.iterdir()) == []  # no output, no rejects, no temporary file
