@@ -481,9 +481,12 @@ def tune_thresholds(
         review_threshold=review,
         provenance=record,
     )
-    report = gate_report(
-        proba, classes, labels, tuned, on, blank=blank, n_bootstrap=n_bootstrap, seed=seed
-    )
+    report = {
+        "status": "tuned",
+        **gate_report(
+            proba, classes, labels, tuned, on, blank=blank, n_bootstrap=n_bootstrap, seed=seed
+        ),
+    }
     report["tuning"] = {
         "targets": {"block_precision": block_precision, "protected_recall": protected_recall},
         "rules": {"block": BLOCK_RULE, "review": REVIEW_RULE},

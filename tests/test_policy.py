@@ -150,7 +150,11 @@ def test_shipped_policy_matches_its_report() -> None:
         assert report["metrics"] is None  # nothing measured yet: no figures to show
         return
     tuning = report["tuning"]
-    assert tuning["provenance"]["data_sha256"] == policy.provenance["data_sha256"]
+    recorded = {
+        key: value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else value
+        for key, value in policy.provenance.items()
+    }
+    assert tuning["provenance"] == recorded  # same tuning run: data, targets, cuts, time
     assert tuning["targets"]["block_precision"] == policy.provenance["block_precision_target"]
     assert tuning["targets"]["protected_recall"] == policy.provenance["protected_recall_target"]
     metrics = report["metrics"]

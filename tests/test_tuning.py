@@ -457,6 +457,24 @@ def test_command_runs_a_model_on_labelled_titles(
     assert policy.provenance["input"] == "model"
 
 
+def test_command_reads_predictions_without_titles(tmp_path: Path) -> None:
+    """The out-of-fold file of ``akarclf train`` has ids, labels and probabilities only."""
+    proba, labels = synthetic(600, seed=13)
+    path = tmp_path / "oof.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["hid", "label", *(f"p_{c}" for c in CLUSTERS)])
+        for i, (row, label) in enumerate(zip(proba, labels, strict=True)):
+            writer.writerow([f"h{i:05d}", label, *(f"{p:.6f}" for p in row)])
+    out, report_path = tmp_path / "p.toml", tmp_path / "r.json"
+    args = ["--predictions", str(path), "--out", str(out), "--report", str(report_path)]
+    args += ["--on", "2026-01-01", "--bootstrap", "0", "--block-precision", "0.95"]
+    assert run_command(*args) == 0
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    assert report["n_blank_titles"] == 0
+    assert Policy.from_toml(out).provenance["rows_used"] == 600
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

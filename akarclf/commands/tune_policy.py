@@ -2,7 +2,8 @@
 
 The input is either precomputed probabilities (``--predictions FILE.csv`` with columns
 ``title``, ``label`` and ``p_<cluster>`` for every cluster, e.g. out-of-fold predictions) or a
-model and labelled titles (``--model PATH --data FILE.csv``). Clusters, closing dates and
+model and labelled titles (``--model PATH --data FILE.csv``). The title column of a
+predictions file is optional (titles only serve to find blank ones). Clusters, closing dates and
 fallbacks come from ``--base-policy`` (default: the packaged policy); the thresholds are chosen
 by :func:`akarclf.tuning.tune_thresholds` (rules in :mod:`akarclf.tuning`). The written policy
 records its provenance (data file and sha256, targets, rules, date) in a ``[provenance]``
@@ -166,11 +167,15 @@ def _labels(path: Path, header: list[str], rows: list[list[str]], lines: list[in
     return labels
 
 
-def read_predictions(path: str | Path) -> tuple[np.ndarray, list[str], list[str], list[str]]:
+def read_predictions(
+    path: str | Path,
+) -> tuple[np.ndarray, list[str], list[str], list[str] | None]:
     """``(proba, classes, labels, titles)`` from a predictions CSV (see the module docstring).
 
-    ``classes`` is :data:`~akarclf.clusters.CLUSTERS` (the column order of ``proba``); a
-    missing title column gives empty titles. Errors name the file, line and column.
+    ``classes`` is :data:`~akarclf.clusters.CLUSTERS` (the column order of ``proba``);
+    ``titles`` is None when the file has no title column (e.g. the out-of-fold file of
+    ``akarclf train``, which keeps titles out of its output): no title then counts as blank.
+    Errors name the file, line and column.
     """
     path = Path(path)
     required = [LABEL_COLUMN, *PROBA_COLUMNS.values()]
@@ -189,9 +194,10 @@ def read_predictions(path: str | Path) -> tuple[np.ndarray, list[str], list[str]
                     f"{path} line {line}: {name} = {row[column]!r} is not a probability in [0, 1]"
                 )
             proba[i, j] = value
-    title_index = header.index(TITLE_COLUMN) if TITLE_COLUMN in header else None
-    titles = [row[title_index] if title_index is not None else "" for row in rows]
-    return proba, list(CLUSTERS), labels, titles
+    if TITLE_COLUMN not in header:
+        return proba, list(CLUSTERS), labels, None
+    title_index = header.index(TITLE_COLUMN)
+    return proba, list(CLUSTERS), labels, [row[title_index] for row in rows]
 
 
 def read_labelled(path: str | Path) -> tuple[list[str], list[str]]:
@@ -227,6 +233,7 @@ def run(args: argparse.Namespace) -> int:
     base = load_policy(args.base_policy)
 
     provenance: dict[str, Any] = {"akarclf_version": __version__}
+    titles: list[str] | None
     if args.predictions:
         data_path = Path(args.predictions)
         proba, classes, labels, titles = read_predictions(data_path)
@@ -255,13 +262,13 @@ def run(args: argparse.Namespace) -> int:
         protected_recall=args.protected_recall,
         n_bootstrap=args.bootstrap,
         seed=args.seed,
-        blank=blank_mask(titles),
+        blank=None if titles is None else blank_mask(titles),
         min_support=args.min_support,
         policy_id=args.policy_id,
         version=args.policy_version or today_utc().strftime("%Y.%m.%d"),
         provenance=provenance,
     )
-    report = {"format": 1, "status": "tuned", **result.report}
+    report = {"format": 1, **result.report}
     print(f"tuned on {data_path} ({len(labels)} labelled listings)")
     print(format_report(report))
 
