@@ -13,6 +13,7 @@ import os
 import pickle
 import re
 import threading
+import time
 import warnings
 import zipfile
 from collections.abc import Callable
@@ -560,6 +561,7 @@ def test_concurrent_loads_deserialise_once_and_share_one_object(
 
     def counting(*args: Any) -> Any:
         calls.append(threading.get_ident())
+        time.sleep(0.2)  # widen the window in which an unlocked cache would load again
         return real(*args)
 
     monkeypatch.setattr(persistence, "_deserialise", counting)
