@@ -15,6 +15,11 @@ neighbours just above fail. Cuts blocking fewer than ``min_support`` listings (d
 or confidently wrong listing moves precision by more than the tolerance allows: a precision of
 0.99 cannot be measured on fewer than 100 listings.
 
+If no cut meets the block precision target, no listing is blocked automatically: the block
+threshold becomes 1.0 and the status ``block_precision_not_met`` (in the policy's provenance
+and the report) says why, while the review threshold below still sends protected listings to
+people. Failing loudly here instead would lose a long training run at its last step.
+
 Review threshold: the *highest* cut whose protected recall (share of protected listings
 blocked or reviewed) is at least the target. Recall can only fall as the cut rises, so this
 choice needs no such guard. If the block threshold alone already meets the recall target the
@@ -359,13 +364,20 @@ def _choose(
 ) -> tuple[float, float, dict[str, Any]]:
     if not truth.any():
         raise TuningError("no protected listing in the data: nothing to tune the thresholds on")
-    block_cut, block_lower, block_details = select_block_threshold(
-        mass, truth, block_precision, min_support
-    )
+    try:
+        block_cut, block_lower, block_details = select_block_threshold(
+            mass, truth, block_precision, min_support
+        )
+        block_details["met"] = True
+        block = readable_threshold(block_cut, block_lower)
+    except TuningError as error:
+        # No cut is precise enough to block automatically: block nothing (threshold 1.0) and
+        # let the review band, tuned for recall, send protected listings to people.
+        block_cut, block = math.inf, 1.0
+        block_details = {"met": False, "cut": None, "reason": str(error)}
     review_cut, review_lower, review_details = select_review_threshold(
         mass, truth, protected_recall
     )
-    block = readable_threshold(block_cut, block_lower)
     if review_cut >= block_cut:
         review = block
         review_details["note"] = "the block threshold alone meets the recall target: no review band"
@@ -387,21 +399,23 @@ def _threshold_intervals(
     if n_bootstrap == 0 or n * n_bootstrap > _MAX_THRESHOLD_BOOTSTRAP_WORK:
         return {"skipped": True, "replicates": 0}
     rng = np.random.default_rng([seed, 1])
-    blocks, reviews, failed = [], [], 0
+    blocks, reviews, failed, unmet = [], [], 0, 0
     for _ in range(n_bootstrap):
         pick = rng.integers(0, n, size=n)
         try:
-            block, review, _details = _choose(
+            block, review, details = _choose(
                 mass[pick], truth[pick], block_precision, protected_recall, min_support
             )
         except TuningError:
             failed += 1
             continue
+        unmet += not details["block"]["met"]
         blocks.append(block)
         reviews.append(review)
     return {
         "replicates": int(n_bootstrap),
         "failed": failed,
+        "block_precision_unmet": unmet,
         "block_ci95": _interval(np.array(blocks, dtype=float)),
         "review_ci95": _interval(np.array(reviews, dtype=float)),
     }
@@ -430,8 +444,12 @@ def tune_thresholds(
     the decision date that selects the protected clusters (default: today, UTC); ``blank``
     marks titles without usable words (left out of the choice). See the module docstring for
     the rules. The returned policy carries a ``provenance`` table with the targets, rules and
-    chosen cuts, merged with ``provenance`` (data file, hash...). Raises :class:`TuningError`
-    when no threshold meets a target.
+    chosen cuts, merged with ``provenance`` (data file, hash...).
+
+    When no cut reaches the block precision target, the policy blocks nothing automatically
+    (block threshold 1.0), its provenance and report say ``status = "block_precision_not_met"``,
+    and the review threshold still meets the recall target. Raises :class:`TuningError` when
+    the data holds no protected listing (nothing to tune on).
     """
     block_precision = _check_target("block precision", block_precision)
     protected_recall = _check_target("protected recall", protected_recall)
@@ -474,6 +492,9 @@ def tune_thresholds(
         "base_policy": policy.label,
         **(dict(provenance) if provenance else {}),
     }
+    record = {key: value for key, value in record.items() if value is not None}
+    if not details["block"]["met"]:
+        record["status"] = "block_precision_not_met"
     tuned = policy.replace(
         policy_id=policy_id or policy.policy_id,
         version=version or policy.version,
@@ -482,7 +503,7 @@ def tune_thresholds(
         provenance=record,
     )
     report = {
-        "status": "tuned",
+        "status": record["status"],
         **gate_report(
             proba, classes, labels, tuned, on, blank=blank, n_bootstrap=n_bootstrap, seed=seed
         ),
@@ -545,13 +566,24 @@ def format_report(report: Mapping[str, Any]) -> str:
             "",
             f"targets: block precision >= {tuning['targets']['block_precision']}, "
             f"protected recall >= {tuning['targets']['protected_recall']}",
-            f"block cut {selection['block']['cut']:.6f} (precision "
-            f"{selection['block']['precision']:.4f} on {selection['block']['blocked']} blocked; "
-            f"cuts blocking < {selection['block']['min_support']} not checked)",
+        ]
+        if selection["block"]["met"]:
+            lines.append(
+                f"block cut {selection['block']['cut']:.6f} (precision "
+                f"{selection['block']['precision']:.4f} on {selection['block']['blocked']} "
+                f"blocked; cuts blocking < {selection['block']['min_support']} not checked)"
+            )
+        else:
+            lines += [
+                "WARNING: block precision target not met, so nothing is blocked automatically "
+                "(block threshold 1.0); protected listings go to review.",
+                f"  {selection['block']['reason']}",
+            ]
+        lines += [
             f"review cut {selection['review']['cut']:.6f} (recall "
             f"{selection['review']['recall']:.4f} of {selection['review']['protected']})",
         ]
-        if not selection["block"]["verified"]:
+        if selection["block"]["met"] and not selection["block"]["verified"]:
             lines.append(
                 "WARNING: the block cut blocks fewer listings than min_support, so its "
                 "precision is not measurable at the target's resolution"
@@ -562,7 +594,8 @@ def format_report(report: Mapping[str, Any]) -> str:
         if not boot.get("skipped"):
             lines.append(
                 f"threshold 95% CI over {boot['replicates']} resamples ({boot['failed']} "
-                f"failed): block {boot['block_ci95']}, review {boot['review_ci95']}"
+                f"failed, {boot['block_precision_unmet']} without a precise enough block cut): "
+                f"block {boot['block_ci95']}, review {boot['review_ci95']}"
             )
         lines.append(tuning["caveat"])
     return "\n".join(lines)

@@ -158,8 +158,12 @@ def test_shipped_policy_matches_its_report() -> None:
     assert tuning["targets"]["block_precision"] == policy.provenance["block_precision_target"]
     assert tuning["targets"]["protected_recall"] == policy.provenance["protected_recall_target"]
     metrics = report["metrics"]
-    assert metrics["block_precision"]["value"] >= tuning["targets"]["block_precision"]
     assert metrics["protected_recall"]["value"] >= tuning["targets"]["protected_recall"]
+    if status == "block_precision_not_met":
+        assert policy.block_threshold == 1.0  # nothing blocked automatically
+    else:
+        assert status == "tuned"
+        assert metrics["block_precision"]["value"] >= tuning["targets"]["block_precision"]
 
 
 @pytest.mark.parametrize(
