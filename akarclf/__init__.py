@@ -1,9 +1,58 @@
 """akarclf: may a cross-border seller list this product in Indonesia under Gerakan AKAR?
 
-The public API is what this module exports; everything else is internal.
+The public API is what this module exports; everything else is internal. Names are imported
+on first use, so ``import akarclf`` (and ``akarclf --help``) stays fast for services and
+command lines that need only part of the library.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from akarclf._version import __version__
 from akarclf.clusters import CLUSTERS, PROTECTABLE_CLUSTERS
 
-__all__ = ["CLUSTERS", "PROTECTABLE_CLUSTERS", "__version__"]
+#: Public name -> module that defines it.
+_EXPORTS: dict[str, str] = {
+    "ClusterClassifier": "akarclf.model",
+    "TitleNormalizer": "akarclf.text",
+    "normalize_title": "akarclf.text",
+    "load_model": "akarclf.model",
+    "save_model": "akarclf.persistence",
+    "ModelFileError": "akarclf.persistence",
+    "Policy": "akarclf.policy",
+    "PolicyError": "akarclf.policy",
+    "load_policy": "akarclf.policy",
+    "DecisionRecord": "akarclf.gate",
+    "decide": "akarclf.gate",
+    "score_file": "akarclf.batch",
+    "score_records": "akarclf.batch",
+    "score_frame": "akarclf.frame",
+    "evaluate_model": "akarclf.evaluation",
+}
+
+__all__ = ["CLUSTERS", "PROTECTABLE_CLUSTERS", "__version__", *sorted(_EXPORTS)]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from akarclf.batch import score_file, score_records
+    from akarclf.evaluation import evaluate_model
+    from akarclf.frame import score_frame
+    from akarclf.gate import DecisionRecord, decide
+    from akarclf.model import ClusterClassifier, load_model
+    from akarclf.persistence import ModelFileError, save_model
+    from akarclf.policy import Policy, PolicyError, load_policy
+    from akarclf.text import TitleNormalizer, normalize_title
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'akarclf' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

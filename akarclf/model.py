@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -231,6 +232,18 @@ class ClusterClassifier(ClassifierMixin, BaseEstimator):
         """Version label of the model: its saved file's label, or ``unsaved``."""
         return str(getattr(self, "metadata_", {}).get("model_version", UNSAVED))
 
+    def save(self, path: str | Path, metadata: Mapping[str, Any] | None = None) -> Path:
+        """Write the fitted model to one ``.akarclf`` file (:func:`akarclf.persistence.save_model`).
+
+        The model's own ``metadata_`` (from training or loading) is kept, updated with
+        ``metadata``.
+        """
+        from akarclf.persistence import save_model
+
+        check_is_fitted(self, "calibrated_")
+        merged = {**getattr(self, "metadata_", {}), **(metadata or {})}
+        return save_model(self, path, metadata=merged)
+
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state.pop("_feature_names_cache", None)
@@ -241,3 +254,17 @@ class ClusterClassifier(ClassifierMixin, BaseEstimator):
         tags.input_tags.two_d_array = False
         tags.input_tags.string = True
         return tags
+
+
+
+def load_model(path: str | Path | None = None, **options: Any) -> ClusterClassifier:
+    """Load a saved :class:`ClusterClassifier`; no path loads the shipped default model.
+
+    Integrity (SHA-256), format and library versions are checked before anything is rebuilt,
+    and loads are cached per file, so a service pays for loading once and threads share one
+    read-only model. ``options`` go to :func:`akarclf.persistence.load_model`.
+    """
+    from akarclf.persistence import load_model as _load
+
+    model: ClusterClassifier = _load(path, expected_type=ClusterClassifier, **options)
+    return model

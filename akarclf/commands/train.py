@@ -1,0 +1,156 @@
+"""``akarclf train``: train a model from a data folder, save it with its model card.
+
+With ``--policy-out`` it also tunes the policy thresholds on the gold out-of-fold probabilities
+(the shipped default policy is made this way) and adds the policy's report, on gold and on the
+held-out split, to the card.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from akarclf.clusters import CLUSTERS
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``train`` sub-command."""
+    parser = subparsers.add_parser(
+        "train",
+        help="train a model on a data folder and write it with its model card",
+        description="Train the cluster classifier from the marketplace files in --data, "
+        "evaluate it on the held-out split and out-of-fold on gold_dev.csv, and save it.",
+    )
+    parser.add_argument("--data", required=True, type=Path, help="folder with the training CSVs")
+    parser.add_argument("--out", required=True, type=Path, help="model file to write (.akarclf)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of split and folds (default 0)")
+    parser.add_argument("--no-gold", action="store_true",
+                        help="do not train on gold_dev.csv (gold figures then are plain held-out)")
+    parser.add_argument("--no-ablation", action="store_true",
+                        help="skip the word-form/char-n-gram ablation (faster)")
+    parser.add_argument("--jobs", type=int, default=2, help="parallel fits (default 2)")
+    parser.add_argument("--params", type=json.loads, default={},
+                        help='ClusterClassifier parameters as JSON, e.g. \'{"C": 0.3}\'')
+    parser.add_argument("--policy-out", type=Path,
+                        help="also tune a policy on gold out-of-fold probabilities and write it")
+    parser.add_argument("--policy-report", type=Path,
+                        help="where to write the tuned policy's report (JSON)")
+    parser.add_argument("--base-policy", type=Path,
+                        help="policy whose clusters and dates the tuned policy keeps "
+                        "(default: the packaged policy)")
+    parser.add_argument("--label-audit", type=Path,
+                        help="label-audit fixture (CSV uid,taxonomy_label,verdict) to summarise "
+                        "in the card")
+    parser.set_defaults(func=run)
+
+
+def _write_oof(path: Path, report: Any) -> None:
+    """Gold out-of-fold probabilities by gold id (no titles: the data stays where it is)."""
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["hid", "label", *(f"p_{c}" for c in CLUSTERS)])
+        for example, row in zip(report.gold, report.gold_oof_proba):
+            writer.writerow([example.uid, example.label, *(f"{p:.6f}" for p in row)])
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train, save, write the card; returns 0."""
+    from akarclf.model_card import build_card, write_card
+    from akarclf.persistence import save_model
+    from akarclf.training import TrainingConfig, train
+
+    config = TrainingConfig(
+        seed=args.seed, use_gold=not args.no_gold, ablation=not args.no_ablation,
+        n_jobs=args.jobs, params=dict(args.params),
+    )
+    command = "akarclf " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else "akarclf train"
+    print(f"training on {args.data} (seed {args.seed}) ...", file=sys.stderr)
+    model, report = train(args.data, config)
+
+    policy_reports: dict[str, Any] = {}
+    if args.policy_out is not None:
+        policy_reports = _tune_policy(args, report)
+
+    audit = None
+    if args.label_audit is not None:
+        from akarclf.label_audit import summarise_audit
+
+        audit = summarise_audit(args.label_audit)
+
+    provisional = build_card(report, command=command, policy_reports=policy_reports,
+                             label_audit=audit)
+    metadata = {
+        "training_data_sha256": report.data.fingerprint,
+        "taxonomy_version": report.data.taxonomy_version,
+        "lexicon_version": getattr(model, "lexicon_version_", None),
+        "params": model.get_params(),
+        "seed": args.seed,
+        "split": provisional["split"],
+        "metrics": {
+            name: {k: m[k] for k in ("macro_f1", "accuracy", "ece")}
+            | {"f1": {c: m["per_cluster"][c]["f1"] for c in CLUSTERS}}
+            for name, m in provisional["metrics"].items()
+        },
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    path = save_model(model, args.out, metadata=metadata)
+    from akarclf.persistence import read_metadata
+
+    saved = read_metadata(path)
+    card = build_card(report, command=command, model_metadata={
+        k: saved.get(k) for k in ("model_version", "created_at", "akarclf_version",
+                                  "sklearn_version", "sha256", "labels")
+    }, policy_reports=policy_reports, label_audit=audit)
+    json_path, md_path = write_card(card, path)
+    if report.gold_oof_proba is not None:
+        _write_oof(path.with_suffix(".gold_oof.csv"), report)
+    size_mb = path.stat().st_size / 1e6
+    test = card["metrics"]["test"]
+    print(f"saved {path} ({size_mb:.1f} MB) in {report.seconds:.0f} s; card {md_path}",
+          file=sys.stderr)
+    print(f"held-out split: macro-F1 {test['macro_f1']:.4f}, accuracy {test['accuracy']:.4f}, "
+          f"ECE {test['ece']:.4f}")
+    if "gold_out_of_fold" in card["metrics"]:
+        gold = card["metrics"]["gold_out_of_fold"]
+        print(f"gold_dev out-of-fold: macro-F1 {gold['macro_f1']:.4f}, "
+              f"accuracy {gold['accuracy']:.4f}, ECE {gold['ece']:.4f}")
+    return 0
+
+
+def _tune_policy(args: argparse.Namespace, report: Any) -> dict[str, Any]:
+    """Tune thresholds on gold out-of-fold probabilities; report on gold and on the test split."""
+    from akarclf.policy import load_policy
+    from akarclf.text import blank_mask
+    from akarclf.tuning import gate_report, tune_thresholds
+
+    if report.gold_oof_proba is None:
+        raise ValueError("--policy-out needs gold out-of-fold probabilities: drop --no-gold")
+    base = load_policy(args.base_policy)
+    gold_titles = [e.title for e in report.gold]
+    result = tune_thresholds(
+        report.gold_oof_proba, list(CLUSTERS), [e.label for e in report.gold],
+        policy=base, blank=blank_mask(gold_titles), seed=args.seed,
+        provenance={"data": "gold_dev.csv out-of-fold probabilities of akarclf train",
+                    "training_data_sha256": report.data.fingerprint},
+    )
+    policy = result.policy
+    args.policy_out.parent.mkdir(parents=True, exist_ok=True)
+    args.policy_out.write_text(policy.to_toml(), encoding="utf-8")
+    test_titles = [e.title for e in report.split.test]
+    reports = {
+        "gold_dev (out-of-fold, tuning data)": result.report,
+        "held-out split": gate_report(report.test_proba, list(CLUSTERS),
+                                      [e.label for e in report.split.test], policy,
+                                      blank=blank_mask(test_titles), seed=args.seed),
+    }
+    if args.policy_report is not None:
+        args.policy_report.write_text(json.dumps(result.report, indent=2) + "\n", encoding="utf-8")
+    print(f"policy {policy.label}: block >= {policy.block_threshold}, "
+          f"review >= {policy.review_threshold} -> {args.policy_out}", file=sys.stderr)
+    return {"thresholds": {"block": policy.block_threshold, "review": policy.review_threshold},
+            "reports": reports}
