@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -487,3 +489,28 @@ def test_decide_input_errors() -> None:
     with pytest.raises(ValueError, match="not readable: 'perhaps'"):
         decide("kaos", "perhaps", model=model, policy=policy, on=ON)
     assert model.seen == []  # bad input is rejected before the model runs
+
+
+flag_spellings = st.sampled_from(
+    [True, False, 1, 0, 1.0, 0.0, None, math.nan, "", "true", "FALSE", "Yes", "no", "ya", "Tidak"]
+)
+
+
+@given(st.lists(st.tuples(st.text(max_size=30), flag_spellings), max_size=20), dates)
+def test_decide_gives_one_record_per_listing(
+    listings: list[tuple[str, object]], on: dt.date
+) -> None:
+    titles = [title for title, _flag in listings]
+    flags = [flag for _title, flag in listings]
+    records = decide(titles, flags, model=StubModel(), policy=make_policy(), on=on)
+    assert len(records) == len(titles)
+    for record, flag in zip(records, flags, strict=True):
+        assert record.decision in ALLOWED_PAIRS[record.reason]
+        if flag in (False, 0, "FALSE", "no", "Tidak"):
+            assert record.reason == DOMESTIC_SELLER
+
+
+def test_decide_accepts_pandas_columns() -> None:
+    frame = pd.DataFrame({"title": ["kaos", "kopi", "lampu"], "xb": ["ya", None, "tidak"]})
+    records = decide(frame["title"], frame["xb"], model=StubModel(), policy=make_policy(), on=ON)
+    assert [r.reason for r in records] == [PROTECTED_CLUSTER, UNKNOWN_SELLER, DOMESTIC_SELLER]
