@@ -33,6 +33,7 @@ import datetime as dt
 import json
 import math
 import numbers
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -60,6 +61,7 @@ _THRESHOLD_KEYS: Final = ("block", "review")
 _FALLBACK_KEYS: Final = ("unknown_seller", "empty_title")
 _PROTECTED_KEYS: Final = ("cluster", "closed_from")
 _DEFAULT_FALLBACK: Final = "review"
+_ISO_DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class PolicyError(ValueError):
@@ -97,6 +99,21 @@ class Policy:
         object.__setattr__(self, "provenance", MappingProxyType(dict(self.provenance)))
         object.__setattr__(self, "block_threshold", float(self.block_threshold))
         object.__setattr__(self, "review_threshold", float(self.review_threshold))
+
+    def __hash__(self) -> int:
+        # The generated hash would fail on the mappings; provenance is left out (equal
+        # policies still hash equal), so a policy can key a cache.
+        return hash(
+            (
+                self.policy_id,
+                self.version,
+                tuple(self.closures.items()),
+                self.block_threshold,
+                self.review_threshold,
+                self.unknown_seller,
+                self.empty_title,
+            )
+        )
 
     @property
     def label(self) -> str:
@@ -217,7 +234,7 @@ def as_date(on: object) -> dt.date:
         return on
     if isinstance(on, str):
         try:
-            return dt.date.fromisoformat(on.strip())
+            return _iso_date(on)
         except ValueError:
             raise ValueError(f"decision date {on!r} is not an ISO date (YYYY-MM-DD)") from None
     raise TypeError(f"decision date must be a date or an ISO string, got {type(on).__name__}")
@@ -296,10 +313,18 @@ def _read_date(value: object, where: str) -> dt.date:
         return value
     if isinstance(value, str):
         try:
-            return dt.date.fromisoformat(value.strip())
+            return _iso_date(value)
         except ValueError:
             pass
     raise PolicyError(f"{where}: closed_from {value!r} is not a date (YYYY-MM-DD)")
+
+
+def _iso_date(text: str) -> dt.date:
+    """``YYYY-MM-DD`` only (Python 3.11 also takes ``YYYYMMDD``; 3.10 does not)."""
+    text = text.strip()
+    if not _ISO_DATE.fullmatch(text):
+        raise ValueError(f"{text!r} is not YYYY-MM-DD")
+    return dt.date.fromisoformat(text)
 
 
 def _validate(policy: Policy) -> None:

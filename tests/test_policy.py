@@ -112,6 +112,12 @@ def test_default_policy_round_trips() -> None:
     assert Policy.from_dict(tomllib.loads(policy.to_toml())) == policy
 
 
+def test_policy_hash_agrees_with_equality() -> None:
+    first, second = Policy.from_dict(VALID), Policy.from_dict(VALID)
+    assert first == second and hash(first) == hash(second)
+    assert len({first, second, first.replace(block_threshold=0.95)}) == 2
+
+
 def test_policy_is_frozen_and_its_closures_read_only() -> None:
     policy = Policy.from_dict(VALID)
     with pytest.raises(AttributeError):
@@ -197,6 +203,7 @@ def test_shipped_policy_matches_its_report() -> None:
             "[[protected]] entry 1 ('textile_fashion'): closed_from '2021-8-1' is not a date",
         ),
         ("protected.0.closed_from", 20210801, "closed_from 20210801 is not a date (YYYY-MM-DD)"),
+        ("protected.0.closed_from", "20210801", "closed_from '20210801' is not a date"),
         (
             "protected.0.closed_from",
             dt.datetime(2021, 8, 1, 12),
@@ -285,3 +292,5 @@ def test_bad_decision_dates() -> None:
         as_date("29/02/2024")
     with pytest.raises(TypeError, match="got int"):
         as_date(20240229)
+    with pytest.raises(ValueError, match="'20240229' is not an ISO date"):
+        as_date("20240229")
