@@ -364,6 +364,11 @@ def decide(
 
     proba = np.asarray(model.predict_proba(title_list), dtype=np.float64)
     classes = [str(c) for c in model.classes_]
+    if proba.shape != (len(title_list), len(classes)):
+        raise ValueError(
+            f"the model returned probabilities of shape {proba.shape} for {len(title_list)} "
+            f"titles and {len(classes)} classes"
+        )
     result = gate(proba, classes, flags, blank_mask(title_list), policy, decision_date)
     model_version = str(model.model_version)
     present = [c for c in CLUSTERS if c in classes]

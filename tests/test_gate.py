@@ -491,6 +491,15 @@ def test_decide_input_errors() -> None:
     assert model.seen == []  # bad input is rejected before the model runs
 
 
+def test_decide_checks_the_model_output_shape() -> None:
+    class Truncating(StubModel):
+        def predict_proba(self, titles: Sequence[str]) -> np.ndarray:
+            return super().predict_proba(titles)[:-1]
+
+    with pytest.raises(ValueError, match=r"shape \(1, 4\) for 2 titles and 4 classes"):
+        decide(["kaos", "kopi"], [1, 1], model=Truncating(), policy=make_policy(), on=ON)
+
+
 flag_spellings = st.sampled_from(
     [True, False, 1, 0, 1.0, 0.0, None, math.nan, "", "true", "FALSE", "Yes", "no", "ya", "Tidak"]
 )
