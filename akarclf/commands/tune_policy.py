@@ -43,7 +43,8 @@ def register(subparsers: Any) -> None:
         "tune-policy",
         help="choose block/review thresholds from labelled data and write a policy file",
         description="Pick the block threshold as the lowest protected-mass cut whose block "
-        "precision meets --block-precision (at that cut and every higher one), and the review "
+        "precision meets --block-precision (at that cut and at every higher cut blocking at least "
+        "--min-support listings), and the review "
         "threshold as the highest cut whose protected recall meets --protected-recall; write "
         "the policy (with its provenance) and a report with bootstrap confidence intervals. "
         "Every labelled listing is treated as posted by a cross-border seller.",
@@ -61,11 +62,14 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--data", metavar="FILE.csv", help="labelled titles (columns title, label) for --model"
     )
-    parser.add_argument("--out", metavar="policy.toml", help="write the tuned policy here")
+    parser.add_argument(
+        "--out", metavar="policy.toml", help="write the tuned policy here (default: print it)"
+    )
     parser.add_argument("--report", metavar="report.json", help="write the report as JSON")
     parser.add_argument(
         "--block-precision",
         type=float,
+        metavar="P",
         default=DEFAULT_BLOCK_PRECISION,
         help="target share of blocked listings truly protected "
         f"(default {DEFAULT_BLOCK_PRECISION})",
@@ -73,6 +77,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--protected-recall",
         type=float,
+        metavar="R",
         default=DEFAULT_PROTECTED_RECALL,
         help="target share of protected listings blocked or reviewed "
         f"(default {DEFAULT_PROTECTED_RECALL})",
@@ -87,14 +92,18 @@ def register(subparsers: Any) -> None:
         metavar="PATH",
         help="policy whose id, clusters, dates and fallbacks are kept (default: packaged)",
     )
-    parser.add_argument("--policy-id", help="id of the written policy (default: the base's)")
+    parser.add_argument(
+        "--policy-id", metavar="ID", help="id of the written policy (default: the base's)"
+    )
     parser.add_argument(
         "--policy-version",
+        metavar="VERSION",
         help="version of the written policy (default: the tuning date, e.g. 2026.11.22)",
     )
     parser.add_argument(
         "--min-support",
         type=int,
+        metavar="N",
         default=None,
         help="fewest blocked listings at which block precision is checked "
         "(default: ceil(1 / (1 - block precision)))",
