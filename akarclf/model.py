@@ -134,7 +134,7 @@ class ClusterClassifier(ClassifierMixin, BaseEstimator):
         matrix = self.features_.fit_transform(normalized)
         folds = StratifiedKFold(self.calibration_folds, shuffle=True, random_state=self.random_state)
         self.calibrated_ = CalibratedClassifierCV(
-            LinearSVC(C=self.C, class_weight="balanced"),
+            LinearSVC(C=self.C, class_weight="balanced", random_state=self.random_state),
             method="sigmoid",
             cv=folds,
             ensemble=False,
