@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -66,6 +68,11 @@ def _read_all(reader: CsvReader | JsonlReader, size: int = 1000) -> tuple[list, 
     return chunks, rejects
 
 
+def _fields(row_text: str) -> list[str]:
+    """Parse the text of one CSV record back into its fields."""
+    return next(csv.reader(io.StringIO(row_text, newline="")))
+
+
 def _csv(data: bytes, **kwargs: object) -> CsvReader:
     return CsvReader(io.BytesIO(data), **kwargs)  # type: ignore[arg-type]
 
@@ -76,7 +83,7 @@ def test_broken_csv_fixture_rejects_each_bad_row_at_its_line() -> None:
         chunks, rejects = _read_all(reader)
     assert {r.line: r.reason for r in rejects} == CSV_REJECTS
     assert [r.line for r in rejects] == sorted(CSV_REJECTS)  # written in line order
-    rows = [row for chunk in chunks for row in chunk.rows]
+    rows = [_fields(row) for chunk in chunks for row in chunk.rows]
     assert [row[0] for row in rows] == CSV_SCORED_IDS
     assert reader.stats.rows_read == len(CSV_SCORED_IDS) + len(CSV_REJECTS)
     assert reader.stats.rejected == len(CSV_REJECTS)
@@ -93,7 +100,7 @@ def test_unclosed_quote_rejects_one_line_and_reads_the_rest() -> None:
     chunks, rejects = _read_all(_csv(data))
     assert [(r.line, r.reason) for r in rejects] == [(2, MALFORMED_CSV)]
     assert rejects[0].raw == '1,"Kaos polos'
-    assert [row[0] for row in chunks[0].rows] == ["2", "3", "4"]
+    assert [_fields(row)[0] for row in chunks[0].rows] == ["2", "3", "4"]
     assert chunks[0].titles[1] == 'Celana "chino" panjang'  # a quote inside a bare field is text
 
 
@@ -103,6 +110,14 @@ def test_line_numbers_count_physical_lines_of_multiline_records() -> None:
     assert [(r.line, r.reason) for r in rejects] == [(5, EMPTY_TITLE), (8, BAD_CROSS_BORDER)]
     assert chunks[0].titles == ["a\nb\nc", "d\r\ne"]
     assert chunks[0].first_line == 2
+
+
+def test_rows_keep_the_exact_text_of_the_record() -> None:
+    data = b'id,title,note\r\n1,"Kaos ""polos""\r\nputih",  x \r\n2,Topi,"a,b"\n3,Sal,'
+    chunks, rejects = _read_all(_csv(data))
+    assert rejects == []
+    assert chunks[0].rows == ['1,"Kaos ""polos""\r\nputih",  x ', '2,Topi,"a,b"', "3,Sal,"]
+    assert chunks[0].titles == ['Kaos "polos"\r\nputih', "Topi", "Sal"]
 
 
 def test_flags_are_parsed_and_missing_is_unknown() -> None:
@@ -177,7 +192,7 @@ def test_broken_jsonl_fixture_rejects_each_bad_line() -> None:
         reader = JsonlReader(stream, reserved=("cluster", "decision"))
         chunks, rejects = _read_all(reader)
     assert {r.line: r.reason for r in rejects} == JSONL_REJECTS
-    records = [row for chunk in chunks for row in chunk.rows]
+    records = [json.loads(row) for chunk in chunks for row in chunk.rows]
     assert [r["id"] for r in records] == JSONL_SCORED_IDS
     assert list(records[1]) == ["id", "title", "cross_border", "tags"]  # key order kept
     assert chunks[0].flags.tolist() == [1, 0, 1, UNKNOWN_FLAG, 1]

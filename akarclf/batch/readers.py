@@ -87,7 +87,8 @@ def open_input(path: str | Path) -> Iterator[IO[bytes]]:
 
 @dataclass
 class Chunk:
-    """Rows ready to score: the rows as read, their titles and cross-border flags."""
+    """Rows ready to score: their text as read (for files; records for ``score_records``),
+    titles and cross-border flags."""
 
     rows: list[Any]
     titles: list[str]
@@ -143,9 +144,19 @@ class RowReader:
             yield Chunk(rows, titles, np.array(flags, dtype=np.int8), first)
 
 
-def _raw_text(lines: Sequence[tuple[int, bytes]]) -> str:
+def _raw_text(lines: Sequence[tuple[int, bytes, str]]) -> str:
     """The physical lines of a record as text for the rejects file (bad bytes as ``\\xNN``)."""
-    return b"".join(raw for _, raw in lines).decode("utf-8", "backslashreplace").rstrip("\r\n")
+    return b"".join(line[1] for line in lines).decode("utf-8", "backslashreplace").rstrip("\r\n")
+
+
+def _record_text(lines: Sequence[tuple[int, bytes, str]]) -> str:
+    """A well-formed record exactly as written, without its line terminator."""
+    text = lines[0][2] if len(lines) == 1 else "".join(line[2] for line in lines)
+    if text.endswith("\n"):
+        text = text[:-1]
+    if text.endswith("\r"):
+        text = text[:-1]
+    return text
 
 
 class _LineFeed:
@@ -160,7 +171,7 @@ class _LineFeed:
         self._source = iter(source)
         self._pending: deque[tuple[int, bytes]] = deque()
         self.lineno = 0
-        self.taken: list[tuple[int, bytes]] = []
+        self.taken: list[tuple[int, bytes, str]] = []
         self.bad_lines = 0
 
     def __iter__(self) -> _LineFeed:
@@ -173,24 +184,26 @@ class _LineFeed:
             raw = next(self._source)
             self.lineno += 1
             lineno = self.lineno
-        self.taken.append((lineno, raw))
         try:
-            return raw.decode("utf-8")
+            text = raw.decode("utf-8")
         except UnicodeDecodeError:
             self.bad_lines += 1
-            return raw.decode("utf-8", "surrogateescape")
+            text = raw.decode("utf-8", "surrogateescape")
+        self.taken.append((lineno, raw, text))
+        return text
 
-    def take(self) -> list[tuple[int, bytes]]:
+    def take(self) -> list[tuple[int, bytes, str]]:
         """The lines consumed since the last call (those of the record just parsed)."""
         taken, self.taken = self.taken, []
         return taken
 
-    def push_back(self, lines: Sequence[tuple[int, bytes]]) -> None:
-        self._pending.extendleft(reversed(lines))
+    def push_back(self, lines: Sequence[tuple[int, bytes, str]]) -> None:
+        self._pending.extendleft((line[0], line[1]) for line in reversed(lines))
 
 
 class CsvReader(RowReader):
-    """Rows of a CSV file with a header line; each row keeps all its fields as read.
+    """Rows of a CSV file with a header line; each row is kept as the exact text it was read as
+    (quoting included, line terminator removed), so output repeats the input byte for byte.
 
     ``cross_border_col`` None means "use ``cross_border`` if the header has it"; a name given
     explicitly must exist. Without a cross-border column every row is flagged cross-border.
@@ -282,9 +295,9 @@ class CsvReader(RowReader):
                 continue
             if read_flag is None:
                 self.stats.assumed_cross_border += 1
-            yield line, fields, title, flag
+            yield line, _record_text(lines), title, flag
 
-    def _resync(self, lines: list[tuple[int, bytes]], detail: str) -> Reject:
+    def _resync(self, lines: list[tuple[int, bytes, str]], detail: str) -> Reject:
         """Reject the first line of a broken record and parse the lines after it again.
 
         An unbalanced quote makes the parser swallow the following lines into one field; only
@@ -296,7 +309,7 @@ class CsvReader(RowReader):
 
 
 class JsonlReader(RowReader):
-    """Rows of a JSON Lines file: one object per line, every key kept in order.
+    """Rows of a JSON Lines file: one object per line, kept as the text it was read as.
 
     A record without the cross-border key is flagged cross-border (counted in the stats); a
     key present with ``null`` or ``""`` is an unknown seller.
@@ -327,25 +340,25 @@ class JsonlReader(RowReader):
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError:
-                yield Reject(line, BAD_ENCODING, "not valid UTF-8", _raw_text([(line, raw)]))
+                yield Reject(line, BAD_ENCODING, "not valid UTF-8", _raw_text([(line, raw, "")]))
                 continue
             try:
                 record = decode(text)
             except ValueError as error:
-                yield Reject(line, BAD_JSON, f"not JSON: {error}", _raw_text([(line, raw)]))
+                yield Reject(line, BAD_JSON, f"not JSON: {error}", _raw_text([(line, raw, "")]))
                 continue
             if not isinstance(record, dict):
                 detail = f"not a JSON object but {type(record).__name__}"
-                yield Reject(line, BAD_JSON, detail, _raw_text([(line, raw)]))
+                yield Reject(line, BAD_JSON, detail, _raw_text([(line, raw, "")]))
                 continue
             if ("\\ud" in text or "\\uD" in text) and not _encodable(record):
                 detail = "lone surrogate escape in a string"
-                yield Reject(line, BAD_ENCODING, detail, _raw_text([(line, raw)]))
+                yield Reject(line, BAD_ENCODING, detail, _raw_text([(line, raw, "")]))
                 continue
             if reserved and not reserved.isdisjoint(record):
                 clash = ", ".join(k for k in record if k in reserved)
                 detail = f"record already has output key(s) {clash}"
-                yield Reject(line, OUTPUT_KEY_CLASH, detail, _raw_text([(line, raw)]))
+                yield Reject(line, OUTPUT_KEY_CLASH, detail, _raw_text([(line, raw, "")]))
                 continue
             try:
                 title = read_title(record.get(title_col), title_col)
@@ -355,9 +368,9 @@ class JsonlReader(RowReader):
                     flag = ASSUMED_CROSS_BORDER
                     self.stats.assumed_cross_border += 1
             except RowError as error:
-                yield Reject(line, error.reason, error.detail, _raw_text([(line, raw)]))
+                yield Reject(line, error.reason, error.detail, _raw_text([(line, raw, "")]))
                 continue
-            yield line, record, title, flag
+            yield line, text, title, flag
 
 
 def _encodable(record: object) -> bool:

@@ -13,12 +13,13 @@ import gzip
 import io
 import json
 import os
+import re
 import sys
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Final
+from typing import IO, Final
 
 import numpy as np
 
@@ -34,29 +35,39 @@ REJECT_COLUMNS: Final = ("line", "reason", "detail", "raw")
 _GZIP_LEVEL: Final = 6
 
 
-def _cell_texts(values: np.ndarray, name: str) -> list[str]:
+_CSV_SPECIAL: Final = re.compile(r'[",\r\n]')
+
+
+def _csv_cell(value: str) -> str:
+    """``value`` as one CSV cell (quoted only when it must be)."""
+    if _CSV_SPECIAL.search(value):
+        return '"' + value.replace('"', '""') + '"'
+    return value
+
+
+def _json_string(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _cells(values: np.ndarray, name: str, encode: Callable[[str], str]) -> list[str]:
+    """Text of one output column: floats with fixed decimals, strings through ``encode``.
+
+    Text columns have few distinct values (clusters, decisions, versions), so each distinct
+    value is encoded once.
+    """
     if name in FLOAT_COLUMNS:
         return [f"{x:.{FLOAT_DECIMALS}f}" for x in values.tolist()]
-    return values.tolist()  # type: ignore[no-any-return]
-
-
-def _json_values(values: np.ndarray, name: str) -> list[Any]:
-    if name in FLOAT_COLUMNS:
-        return np.round(values, FLOAT_DECIMALS).tolist()  # type: ignore[no-any-return]
-    return values.tolist()  # type: ignore[no-any-return]
+    texts: list[str] = values.tolist()
+    encoded = {value: encode(value) for value in set(texts)}
+    return [encoded[value] for value in texts]
 
 
 def format_csv_rows(
-    rows: Sequence[list[str]], columns: Mapping[str, np.ndarray], names: Sequence[str]
+    lines: Sequence[str], columns: Mapping[str, np.ndarray], names: Sequence[str]
 ) -> str:
-    """CSV text of ``rows`` (input fields as read) with the output ``columns`` appended."""
-    extra = [_cell_texts(columns[name], name) for name in names]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerows(
-        [row + list(out) for row, out in zip(rows, zip(*extra, strict=True), strict=True)]
-    )
-    return buffer.getvalue()
+    """CSV text: each input record (its text as read) with the output ``columns`` appended."""
+    tails = map(",".join, zip(*(_cells(columns[n], n, _csv_cell) for n in names), strict=True))
+    return "".join([f"{line},{tail}\n" for line, tail in zip(lines, tails, strict=True)])
 
 
 def csv_header(columns: Sequence[str]) -> str:
@@ -66,21 +77,26 @@ def csv_header(columns: Sequence[str]) -> str:
     return buffer.getvalue()
 
 
-_JSON = json.JSONEncoder(ensure_ascii=False)
-
-
 def format_jsonl_rows(
-    records: Sequence[Mapping[str, Any]], columns: Mapping[str, np.ndarray], names: Sequence[str]
+    lines: Sequence[str], columns: Mapping[str, np.ndarray], names: Sequence[str]
 ) -> str:
-    """JSON Lines text of ``records`` (keys kept in order) with the output keys appended."""
-    extra = [_json_values(columns[name], name) for name in names]
-    encode = _JSON.encode
-    lines = []
-    for record, out in zip(records, zip(*extra, strict=True), strict=True):
-        merged = dict(record)
-        merged.update(zip(names, out, strict=True))
-        lines.append(encode(merged))
-    return "\n".join(lines) + "\n" if lines else ""
+    """JSON Lines text: each input object (its text as read) with the output keys appended.
+
+    The input's keys, values and spacing are kept as written; the new keys go before the
+    closing brace.
+    """
+    keys = [_json_string(name) + ": " for name in names]
+    cells = [
+        [key + cell for cell in _cells(columns[n], n, _json_string)]
+        for key, n in zip(keys, names, strict=True)
+    ]
+    tails = map(", ".join, zip(*cells, strict=True))
+    out = []
+    for line, tail in zip(lines, tails, strict=True):
+        body = line.rstrip()[:-1].rstrip()  # drop the closing brace
+        separator = "" if body.endswith("{") else ", "
+        out.append(f"{body}{separator}{tail}}}\n")
+    return "".join(out)
 
 
 def default_rejects_path(output: str | Path) -> Path:

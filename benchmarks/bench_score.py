@@ -1,0 +1,354 @@
+"""Throughput, memory and cost split of ``akarclf score`` on a large resampled catalogue.
+
+Targets (issue "batch scoring"), on the 2-core machine, 1,000,000 listings resampled from the
+real titles in ``../shared/data`` with a random cross-border flag:
+
+* ``akarclf score`` end to end, one process: >= 50,000 rows/s, and >= 0.5 x the throughput of
+  bare ``model.predict_proba`` on the same titles already in memory;
+* ``--jobs 2``: >= 1.6 x the one-process throughput;
+* peak resident memory <= 400 MB, and within 10 % of the figure for 100,000 rows.
+
+What it does: writes the catalogues to a temporary directory (never into the repository),
+times bare ``predict_proba`` in this process (chunks of ``--chunk-size``), runs
+``akarclf score`` as child processes (peak RSS of the child from ``wait4``; with ``--jobs``
+also the peak of the summed RSS of the process tree, sampled from /proc), and times each stage
+in this process on the small catalogue for the cost split. Prints one table; asserts nothing.
+
+Run: ``python benchmarks/bench_score.py [--rows 1000000] [--small-rows 100000] [--model PATH]``
+(default model: the shipped one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from make_catalogue import read_titles, write_catalogue
+
+REPO = Path(__file__).resolve().parents[1]
+
+TARGET_ROWS_PER_S = 50_000
+TARGET_VS_BARE = 0.5
+TARGET_JOBS_SPEEDUP = 1.6
+TARGET_PEAK_MB = 400
+TARGET_PEAK_GROWTH = 0.10
+
+
+# -- child processes ---------------------------------------------------------------------------
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == pid:
+            found.append(int(entry.name))
+    return found
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _tree_rss_mb(pid: int) -> float:
+    total, stack = 0.0, [pid]
+    while stack:
+        current = stack.pop()
+        total += _rss_mb(current)
+        stack.extend(_children(current))
+    return total
+
+
+def run_child(command: list[str]) -> dict[str, Any]:
+    """Run ``command``; wall time, its exit status, peak RSS (own, and summed over its tree)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak_tree = 0.0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak_tree
+        while not done.is_set():
+            peak_tree = max(peak_tree, _tree_rss_mb(process.pid))
+            done.wait(0.25)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    stderr = process.stderr.read().decode("utf-8", "replace") if process.stderr else ""
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return {
+        "seconds": seconds,
+        "status": process.returncode,
+        "peak_mb": usage.ru_maxrss / 1024,  # the largest single process (child or a worker)
+        "peak_tree_mb": peak_tree,
+        "stderr": stderr,
+    }
+
+
+def score_command(source: Path, output: Path, model: str | None, *extra: str) -> list[str]:
+    command = [sys.executable, "-m", "akarclf.commands.score", str(source), "-o", str(output)]
+    if model:
+        command += ["--model", model]
+    return [*command, "--no-progress", *extra]
+
+
+# -- stage timings -----------------------------------------------------------------------------
+
+
+def cost_split(source: Path, model: Any, chunk_size: int) -> dict[str, float]:
+    """Seconds spent in each stage of scoring ``source``, stage by stage, in this process.
+
+    The model's stages are timed through its parts (``features_``, ``calibrated_``) when it is
+    a ClusterClassifier; the word analysis (normalised title -> word n-grams and stems) is timed
+    on its own and subtracted from the TF-IDF transform, which runs it again.
+    """
+    from akarclf.batch.core import output_columns
+    from akarclf.batch.readers import CsvReader, open_input
+    from akarclf.batch.writers import format_csv_rows
+    from akarclf.clusters import CLUSTERS
+    from akarclf.gate import gate
+    from akarclf.policy import load_policy
+    from akarclf.text import blank_mask, normalize_title
+
+    policy = load_policy()
+    split = dict.fromkeys(SPLIT_STAGES, 0.0)
+    features = getattr(model, "features_", None)
+    word = None if features is None else dict(features.transformer_list)["word"].build_analyzer()
+    names = output_columns(False)
+    classes = [str(c) for c in model.classes_]
+    with open_input(source) as stream, open(os.devnull, "w", encoding="utf-8") as sink:
+        chunks = CsvReader(stream).chunks(chunk_size, lambda reject: None)
+        clock = _Clock(split)
+        while True:
+            chunk = next(chunks, None)
+            clock.lap("reading")
+            if chunk is None:
+                break
+            titles = chunk.titles
+            if features is None or word is None:  # not a ClusterClassifier: one model stage
+                proba = np.asarray(model.predict_proba(titles))
+                clock.lap("predicting")
+            else:
+                normalized = [normalize_title(t) for t in titles]
+                clock.lap("normalising")
+                for text in normalized:
+                    word(text)
+                word_seconds = clock.lap("stemming + word n-grams")
+                matrix = features.transform(normalized)
+                # transform() runs the word analysis again: count it once, above.
+                clock.lap("vectorising (TF-IDF, char n-grams)", minus=word_seconds)
+                proba = _calibrated_proba(model, matrix)
+                clock.lap("predicting")
+            result = gate(proba, classes, chunk.flags, blank_mask(titles), policy, None)
+            clock.lap("gating (blank mask + gate)")
+            n = len(titles)
+            columns = {
+                "cluster": result.cluster.astype(object),
+                "confidence": result.confidence,
+                **{f"p_{c}": proba[:, classes.index(c)] for c in CLUSTERS},
+                "decision": result.decision.astype(object),
+                "reason": result.reason.astype(object),
+                "model_version": np.full(n, model.model_version, dtype=object),
+                "policy_version": np.full(n, policy.label, dtype=object),
+            }
+            sink.write(format_csv_rows(chunk.rows, columns, names))
+            clock.lap("formatting + writing")
+    return split
+
+
+class _Clock:
+    """Adds the time since the previous lap to a stage of ``split``."""
+
+    def __init__(self, split: dict[str, float]) -> None:
+        self._split = split
+        self._last = time.perf_counter()
+
+    def lap(self, stage: str, minus: float = 0.0) -> float:
+        now = time.perf_counter()
+        seconds = max(now - self._last - minus, 0.0)
+        self._split[stage] += seconds
+        self._last = now
+        return seconds
+
+
+SPLIT_STAGES = (
+    "reading",
+    "normalising",
+    "stemming + word n-grams",
+    "vectorising (TF-IDF, char n-grams)",
+    "predicting",
+    "gating (blank mask + gate)",
+    "formatting + writing",
+)
+
+
+def _calibrated_proba(model: Any, matrix: Any) -> np.ndarray:
+    """The second half of ``ClusterClassifier.predict_proba`` (after the features)."""
+    proba = model.calibrated_.predict_proba(matrix)
+    ratio = model._prior_ratio()
+    if ratio is not None:
+        proba = proba * ratio
+        proba /= proba.sum(axis=1, keepdims=True)
+    return np.asarray(proba)
+
+
+# -- main --------------------------------------------------------------------------------------
+
+
+def bare_predict(titles: list[str], model: Any, chunk_size: int) -> float:
+    """Rows/s of ``model.predict_proba`` over ``titles`` in memory, ``chunk_size`` at a time."""
+    started = time.perf_counter()
+    for i in range(0, len(titles), chunk_size):
+        model.predict_proba(titles[i : i + chunk_size])
+    return len(titles) / (time.perf_counter() - started)
+
+
+def _verdict(ok: bool) -> str:
+    return "ok" if ok else "MISSED"
+
+
+def main(argv: list[str] | None = None) -> int:
+    from akarclf.batch.runner import DEFAULT_CHUNK_SIZE
+    from akarclf.batch.workers import load_model
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--small-rows", type=int, default=100_000)
+    parser.add_argument("--model", default=None, help="model file (default: the shipped one)")
+    parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--skip-split", action="store_true", help="skip the cost split")
+    args = parser.parse_args(argv)
+
+    model = load_model(args.model)
+    pool = read_titles()
+    print(f"model: {model.model_version}; {len(pool):,} distinct source titles", flush=True)
+    with tempfile.TemporaryDirectory(prefix="akarclf-bench-") as tmp:
+        work = Path(tmp)
+        big = write_catalogue(work / "big.csv", args.rows, seed=args.seed, titles=pool)
+        small = write_catalogue(
+            work / "small.csv", args.small_rows, seed=args.seed + 1, titles=pool
+        )
+        mb = big.stat().st_size / 2**20
+        print(f"catalogues in {work}: {args.rows:,} rows ({mb:.0f} MB), {args.small_rows:,} rows")
+
+        import csv
+
+        with big.open(encoding="utf-8", newline="") as handle:
+            titles = [row["title"] for row in csv.DictReader(handle)]
+        bare = bare_predict(titles, model, args.chunk_size)
+        del titles
+        print(f"bare predict_proba: {bare:,.0f} rows/s", flush=True)
+
+        runs = {}
+        for name, source, extra in (
+            ("1 process, small", small, ()),
+            ("1 process", big, ()),
+            (f"--jobs {args.jobs}", big, ("--jobs", str(args.jobs))),
+        ):
+            out = work / "out.csv"
+            result = run_child(score_command(source, out, args.model, *extra))
+            if result["status"] not in (0, 3):
+                print(result["stderr"], file=sys.stderr)
+                raise SystemExit(f"akarclf score failed ({name}): status {result['status']}")
+            rows = args.small_rows if source is small else args.rows
+            result["rows_per_s"] = rows / result["seconds"]
+            runs[name] = result
+            print(
+                f"{name}: {result['seconds']:.1f} s, {result['rows_per_s']:,.0f} rows/s, "
+                f"peak RSS {result['peak_mb']:.0f} MB (tree {result['peak_tree_mb']:.0f} MB)",
+                flush=True,
+            )
+            out.unlink()
+
+        split = None if args.skip_split else cost_split(small, model, args.chunk_size)
+
+    one = runs["1 process"]
+    jobs = runs[f"--jobs {args.jobs}"]
+    small_run = runs["1 process, small"]
+    growth = one["peak_mb"] / small_run["peak_mb"] - 1
+    speedup = jobs["rows_per_s"] / one["rows_per_s"]
+    rows = [
+        ("bare predict_proba (in memory)", f"{bare:,.0f} rows/s", "", ""),
+        (
+            "akarclf score, 1 process",
+            f"{one['rows_per_s']:,.0f} rows/s",
+            f">= {TARGET_ROWS_PER_S:,}",
+            _verdict(one["rows_per_s"] >= TARGET_ROWS_PER_S),
+        ),
+        (
+            "  vs bare predict_proba",
+            f"{one['rows_per_s'] / bare:.2f} x",
+            f">= {TARGET_VS_BARE}",
+            _verdict(one["rows_per_s"] / bare >= TARGET_VS_BARE),
+        ),
+        (
+            f"akarclf score --jobs {args.jobs}",
+            f"{jobs['rows_per_s']:,.0f} rows/s = {speedup:.2f} x",
+            f">= {TARGET_JOBS_SPEEDUP} x",
+            _verdict(speedup >= TARGET_JOBS_SPEEDUP),
+        ),
+        (
+            f"peak RSS, {args.rows:,} rows",
+            f"{one['peak_mb']:.0f} MB",
+            f"<= {TARGET_PEAK_MB}",
+            _verdict(one["peak_mb"] <= TARGET_PEAK_MB),
+        ),
+        (
+            f"peak RSS, {args.small_rows:,} rows",
+            f"{small_run['peak_mb']:.0f} MB ({growth:+.1%} at {args.rows:,})",
+            f"<= {TARGET_PEAK_GROWTH:+.0%}",
+            _verdict(growth <= TARGET_PEAK_GROWTH),
+        ),
+        (
+            f"peak RSS, --jobs {args.jobs}",
+            f"{jobs['peak_mb']:.0f} MB per process, {jobs['peak_tree_mb']:.0f} MB in all",
+            "",
+            "",
+        ),
+    ]
+    width = max(len(r[0]) for r in rows)
+    value_width = max(len(r[1]) for r in rows)
+    print()
+    print(f"{'measure':<{width}}  {'value':<{value_width}}  {'target':<10}  verdict")
+    for label, value, target, verdict in rows:
+        print(f"{label:<{width}}  {value:<{value_width}}  {target:<10}  {verdict}")
+    if split is not None:
+        total = sum(split.values())
+        print(f"\ncost split on {args.small_rows:,} rows (stage by stage, one process)")
+        for stage, seconds in split.items():
+            per_row = seconds / args.small_rows * 1e6
+            print(f"  {stage:<38} {per_row:7.1f} us/row  {seconds / total:6.1%}")
+        print(f"  {'total':<38} {total / args.small_rows * 1e6:7.1f} us/row")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
