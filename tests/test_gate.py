@@ -391,6 +391,17 @@ def test_single_title_gives_one_record() -> None:
     assert record.evidence is None
 
 
+def test_records_equal_normally_built_ones_and_stay_frozen() -> None:
+    record = decide("kopi", True, model=StubModel(), policy=make_policy(), on=ON, explain=True)
+    rebuilt = DecisionRecord(
+        **{name: getattr(record, name) for name in record.__dataclass_fields__}
+    )
+    assert record == rebuilt and hash(record.decision) == hash(rebuilt.decision)
+    assert repr(record) == repr(rebuilt)
+    with pytest.raises(AttributeError):
+        record.decision = "allow"  # type: ignore[misc]
+
+
 def test_batch_with_mixed_flags() -> None:
     model = StubModel()
     records = decide(
