@@ -185,12 +185,52 @@ def test_data_is_required() -> None:
     assert exit_info.value.code == 2
 
 
-def test_without_a_model_loader_the_error_is_clear(
-    labelled_csv: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    import akarclf
+# --- with a real (tiny) model, through the console entry point ------------------------------
 
-    monkeypatch.delattr(akarclf, "load_model", raising=False)
-    args = parse(["--data", str(labelled_csv)])
-    assert args.func(args) == 1
-    assert "akarclf.load_model" in capsys.readouterr().err
+TRAIN = {
+    TEXTILE_FASHION: ["Kemeja Batik Pria", "Kain Tenun Ikat", "Kaos Polos Hitam", "Kebaya Brokat"],
+    CULINARY: ["Kopi Arabika Gayo", "Keripik Singkong Pedas", "Sambal Roa", "Kue Nastar Nanas"],
+    CRAFTS: ["Keranjang Anyaman Rotan", "Patung Ukir Kayu", "Wayang Kulit", "Vas Gerabah"],
+    OTHER: ["Kabel Data USB", "Obeng Set Lengkap", "Charger HP Fast", "Mouse Wireless"],
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real ClusterClassifier fitted on 16 titles and saved the way `akarclf train` saves."""
+    from akarclf.model import ClusterClassifier
+    from akarclf.persistence import save_model
+
+    titles = [title for group in TRAIN.values() for title in group]
+    labels = [cluster for cluster, group in TRAIN.items() for _ in group]
+    model = ClusterClassifier(min_df=1, calibration_folds=2).fit(titles, labels)
+    path = tmp_path_factory.mktemp("model") / "tiny.akarclf"
+    return save_model(model, path, metadata={"purpose": "test_evaluate_cli"})
+
+
+def test_console_command_with_a_saved_model(
+    tiny_model_file: Path, labelled_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from akarclf import load_model
+    from akarclf.cli import main
+
+    out_json = tmp_path / "m.json"
+    argv = ["evaluate", "--model", str(tiny_model_file), "--data", str(labelled_csv)]
+    assert main([*argv, "--json", str(out_json)]) == 0
+    model = load_model(tiny_model_file)
+    expected = evaluate_model(model, [r[1] for r in ROWS], [r[2] for r in ROWS])
+    document = json.loads(out_json.read_text(encoding="utf-8"))
+    assert document["metrics"] == expected
+    assert document["model"] == {"path": str(tiny_model_file), "version": model.model_version}
+    assert model.model_version in capsys.readouterr().out
+
+
+def test_console_command_reports_a_bad_model_file(
+    labelled_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from akarclf.cli import main
+
+    not_a_model = tmp_path / "fake.akarclf"
+    not_a_model.write_text("hello", encoding="utf-8")
+    assert main(["evaluate", "--model", str(not_a_model), "--data", str(labelled_csv)]) == 1
+    assert "fake.akarclf" in capsys.readouterr().err

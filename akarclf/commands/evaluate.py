@@ -12,7 +12,6 @@ two seams for new data sources (e.g. a held-out split directory) and for tests.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
 from pathlib import Path
@@ -87,9 +86,8 @@ def load_eval_data(args: argparse.Namespace) -> tuple[list[str], list[str], str]
 
 def _load(model_path: str | None) -> Any:
     """Load the model to evaluate (None: the shipped default). Tests replace this function."""
-    load_model = getattr(importlib.import_module("akarclf"), "load_model", None)
-    if load_model is None:
-        raise ImportError("this akarclf has no model loader (akarclf.load_model)")
+    from akarclf.model import load_model
+
     return load_model(model_path)
 
 
@@ -112,11 +110,7 @@ def run(args: argparse.Namespace) -> int:
             return 1
     titles, labels, description = load_eval_data(args)
     name = args.name or Path(args.data).name
-    try:
-        model = _load(args.model)
-    except ImportError as error:
-        print(f"akarclf evaluate: error: {error}", file=sys.stderr)
-        return 1
+    model = _load(args.model)
     version = _model_version(model)
     metrics = evaluate_model(model, titles, labels, n_bins=args.bins)
 
