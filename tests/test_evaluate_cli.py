@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
 import sys
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pytest
@@ -36,6 +37,7 @@ class StubModel:
 
     classes_ = np.array(sorted(CLUSTERS))
     model_version = "stub-2026.1"
+    metadata_: dict[str, Any]
     KEYWORDS: ClassVar[dict[str, str]] = {
         "batik": TEXTILE_FASHION,
         "tenun": TEXTILE_FASHION,
@@ -110,6 +112,7 @@ def test_prints_report_and_writes_json_and_png(
     assert document["metrics"] == expected
     assert document["model"] == {"path": None, "version": "stub-2026.1"}
     assert document["data"]["name"] == "fixture-set"
+    assert document["warnings"] == []
     # the stub misreads one `other` title as textile: the drift figure must show it
     drift = document["metrics"]["other_drift"]["per_cluster"][TEXTILE_FASHION]
     assert drift["predicted"] == 1
@@ -183,6 +186,29 @@ def test_data_is_required() -> None:
     with pytest.raises(SystemExit) as exit_info:
         parse([])
     assert exit_info.value.code == 2
+
+
+def test_warns_when_the_model_was_trained_on_the_data(
+    labelled_csv: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    digest = hashlib.sha256(labelled_csv.read_bytes()).hexdigest()
+    model = StubModel()
+    model.metadata_ = {"training_files": {"train.csv": "0" * 64, labelled_csv.name: digest}}
+    monkeypatch.setattr(evaluate_command, "_load", lambda path: model)
+    out_json = tmp_path / "m.json"
+    args = parse(["--data", str(labelled_csv), "--json", str(out_json)])
+    assert args.func(args) == 0
+    assert "in-sample" in capsys.readouterr().err
+    (warning,) = json.loads(out_json.read_text(encoding="utf-8"))["warnings"]
+    assert labelled_csv.name in warning
+
+    model.metadata_["training_files"][labelled_csv.name] = "f" * 64  # edited copy, same name
+    assert "different bytes" in evaluate_command.in_sample_warnings(model, labelled_csv)[0]
+    model.metadata_["training_files"] = {"train.csv": "0" * 64}
+    assert evaluate_command.in_sample_warnings(model, labelled_csv) == []
 
 
 # --- with a real (tiny) model, through the console entry point ------------------------------

@@ -12,6 +12,7 @@ two seams for new data sources (e.g. a held-out split directory) and for tests.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -96,6 +97,42 @@ def _model_version(model: Any) -> str | None:
     return None if version is None else str(version)
 
 
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def in_sample_warnings(model: Any, data_path: Path) -> list[str]:
+    """Warn when the model was trained on the evaluation file: its figures are then in-sample.
+
+    Relies on the model's ``metadata_["training_files"]``, a mapping from file name to the
+    SHA-256 of its bytes, written by training. A model without it gets no warning (there is
+    nothing to compare); a same-named file with other bytes is flagged too, as it is probably
+    an edited copy of the training file.
+    """
+    metadata = getattr(model, "metadata_", None)
+    files = metadata.get("training_files") if isinstance(metadata, dict) else None
+    if not isinstance(files, dict) or not data_path.is_file():
+        return []
+    digest = _sha256(data_path)
+    same_bytes = sorted(name for name, sha in files.items() if sha == digest)
+    if same_bytes:
+        return [
+            f"the model was trained on this file ({', '.join(same_bytes)}): these figures are "
+            "in-sample and overstate its quality; use out-of-fold figures (the model card) or "
+            "data it has not seen"
+        ]
+    if data_path.name in files:
+        return [
+            f"the model was trained on a file also named {data_path.name} (different bytes): "
+            "if it is an edited copy, these figures are largely in-sample"
+        ]
+    return []
+
+
 def run(args: argparse.Namespace) -> int:
     """Evaluate, print the report, write the requested files; returns the exit status."""
     from akarclf.evaluation import evaluate_model, format_report
@@ -113,11 +150,14 @@ def run(args: argparse.Namespace) -> int:
     model = _load(args.model)
     version = _model_version(model)
     metrics = evaluate_model(model, titles, labels, n_bins=args.bins)
+    warnings = in_sample_warnings(model, Path(args.data))
 
     model_text = version or "unversioned model"
     source = args.model or "shipped default"
     print(f"model {model_text} ({source}) on {name}: {description}")
     print(format_report(metrics), end="")
+    for warning in warnings:
+        print(f"akarclf evaluate: warning: {warning}", file=sys.stderr)
 
     if args.json:
         document = {
@@ -125,6 +165,7 @@ def run(args: argparse.Namespace) -> int:
             "akarclf_version": __version__,
             "model": {"path": args.model, "version": version},
             "data": {"name": name, "description": description},
+            "warnings": warnings,
             "metrics": metrics,
         }
         target = Path(args.json)
