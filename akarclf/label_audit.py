@@ -9,6 +9,12 @@ ids and clusters only (``tests/fixtures/label_audit.csv``; the titles stay in ``
 so that the thin clusters get enough rows to measure). :func:`summarise_audit` turns the fixture
 into the per-cluster label accuracy, with 95 % Wilson intervals, that ``akarclf train
 --label-audit`` puts in the model card.
+
+The shipped fixture is ``draw_audit_sample(load_training_data("../shared/data").examples,
+per_cluster=110, seed=0)`` under taxonomy version 2026.11.1 (110 titles per taxonomy label;
+there were 245 crafts titles in all). A verdict the title could not settle is the likeliest
+cluster, with a note containing "uncertain"; the summary reports how far those could move the
+accuracy.
 """
 
 from __future__ import annotations

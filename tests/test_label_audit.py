@@ -156,9 +156,18 @@ def test_every_audited_uid_still_has_its_audited_taxonomy_label(
 def test_the_fixture_is_the_seeded_sample(
     audit_rows: list[dict[str, str]], labelled: LabelledData
 ) -> None:
-    """The audited uids are exactly what draw_audit_sample gives: the sample is reproducible."""
-    sample = draw_audit_sample(labelled.examples, per_cluster=110, seed=0)
-    assert [e.uid for e in sample] == [row["uid"] for row in audit_rows]
+    """The audited uids are exactly what draw_audit_sample gives: the sample is reproducible.
+
+    A taxonomy edit that changes which titles carry a label changes the seeded sample; the audit
+    then describes labels the model no longer trains on, and must be drawn and read again.
+    """
+    sample = [e.uid for e in draw_audit_sample(labelled.examples, per_cluster=110, seed=0)]
+    audited = [row["uid"] for row in audit_rows]
+    assert sample == audited, (
+        f"the labelled data changed since the audit (taxonomy {labelled.taxonomy_version}): "
+        f"{len(set(sample) - set(audited))} uids of today's seeded sample were never audited; "
+        "re-draw with draw_audit_sample(examples, per_cluster=110, seed=0) and read them"
+    )
 
 
 # --- sampling -------------------------------------------------------------------------------
