@@ -215,6 +215,42 @@ def summarise_audit(
     return summary
 
 
+
+#: Taxonomy version whose labels the audit fixture sampled and records in ``taxonomy_label``.
+AUDITED_TAXONOMY_VERSION = "2026.11.1"
+
+
+def rescore_audit(path: str | Path, examples: Iterable[Example], taxonomy_version: str) -> dict[str, Any]:
+    """Accuracy of the *current* taxonomy's labels on the audited titles, JSON-ready.
+
+    The hand verdicts do not depend on the taxonomy, so after a taxonomy edit the same audited
+    titles measure the new labels: ``per_cluster`` is keyed by the current label, ``dropped``
+    counts audited titles the current taxonomy no longer labels, per hand verdict. When the edit
+    was guided by this very sample the figures are optimistic; the description says so.
+    """
+    rows = read_audit(path)
+    current = {example.uid: example.label for example in examples}
+    per_cluster = {cluster: _Tally() for cluster in CLUSTERS}
+    dropped: dict[str, int] = {cluster: 0 for cluster in CLUSTERS}
+    for row in rows:
+        label = current.get(row["uid"])
+        if label is None:
+            dropped[row["verdict"]] += 1
+            continue
+        per_cluster[label].add(label == row["verdict"], is_uncertain(row))
+    return {
+        "description": (
+            f"The same {len(rows)} hand-read titles (sampled from taxonomy "
+            f"{AUDITED_TAXONOMY_VERSION}) scored against the labels of taxonomy "
+            f"{taxonomy_version}, per current label. The edits from {AUDITED_TAXONOMY_VERSION} "
+            "were guided by this sample, so these figures are optimistic; a fresh sample is "
+            "the unbiased check."
+        ),
+        "taxonomy_version": taxonomy_version,
+        "per_cluster": {c: tally.report() for c, tally in per_cluster.items()},
+        "dropped_by_verdict": dropped,
+    }
+
 def _weighted(per_cluster: Mapping[str, Mapping[str, Any]], counts: Mapping[str, int]) -> Any:
     """Accuracy of the whole mix: per-cluster accuracies weighted by the cluster's share."""
     total = sum(counts.get(c, 0) for c in CLUSTERS if per_cluster[c]["checked"])

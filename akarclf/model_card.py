@@ -270,10 +270,25 @@ def _policy_section(policy: dict[str, Any]) -> list[str]:
 
 
 def _audit_section(audit: dict[str, Any]) -> list[str]:
-    out = [audit.get("description", ""), "", "| cluster (taxonomy label) | checked | correct | accuracy |",
-           "|---|---|---|---|"]
-    for cluster, row in audit["per_cluster"].items():
-        out.append(f"| {cluster} | {row['checked']} | {row['correct']} | {_fmt(row['accuracy'])} |")
+    out: list[str] = []
+    for key, title in (("as_sampled", "Taxonomy labels as sampled"),
+                       ("current_taxonomy", "Current taxonomy on the same titles")):
+        part = audit.get(key)
+        if not part:
+            continue
+        out += [f"### {title}", "", part.get("description", ""), "",
+                "| cluster (taxonomy label) | checked | correct | accuracy | 95 % interval |",
+                "|---|---|---|---|---|"]
+        for cluster, row in part["per_cluster"].items():
+            ci = row.get("ci95") or [None, None]
+            out.append(f"| {cluster} | {row['checked']} | {row['correct']} | "
+                       f"{_fmt(row['accuracy'])} | [{_fmt(ci[0])}, {_fmt(ci[1])}] |")
+        if part.get("overall_weighted") is not None:
+            out += ["", f"Weighted by the training mix: {_fmt(part['overall_weighted'])}."]
+        if part.get("dropped_by_verdict"):
+            dropped = ", ".join(f"{c} {n}" for c, n in part["dropped_by_verdict"].items())
+            out += ["", f"Audited titles the current taxonomy no longer labels, by verdict: {dropped}."]
+        out.append("")
     return out
 
 

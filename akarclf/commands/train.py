@@ -78,9 +78,15 @@ def run(args: argparse.Namespace) -> int:
 
     audit = None
     if args.label_audit is not None:
-        from akarclf.label_audit import summarise_audit
+        from akarclf.label_audit import rescore_audit, summarise_audit
+        from akarclf.training import label_counts
 
-        audit = summarise_audit(args.label_audit)
+        audit = {
+            "as_sampled": summarise_audit(args.label_audit,
+                                          label_counts=label_counts(report.data.examples)),
+            "current_taxonomy": rescore_audit(args.label_audit, report.data.examples,
+                                              report.data.taxonomy_version),
+        }
 
     provisional = build_card(report, command=command, policy_reports=policy_reports,
                              label_audit=audit)
