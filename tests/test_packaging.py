@@ -1,10 +1,11 @@
 """The wheel that ``pip install .`` builds carries everything ``akarclf score`` needs.
 
-One wheel is built per session from a copy of the source tree (without build leftovers, caches
-or virtual environments, as in a fresh clone) and its contents are checked against the source:
-every module, every data file, the default policy, the taxonomy, the default model and the
-console command. The build uses the test environment's setuptools (declared in the ``dev``
-extra), so it needs no network.
+One wheel is built per module run from a copy of the source tree (without build leftovers,
+caches or virtual environments, as in a fresh clone) and its contents are checked against the
+source: every module, every data file, the default policy, the taxonomy, the default model and
+the console command. Then the wheel alone is installed into an empty directory and scores the
+example listings from there. Building and installing use the test environment's setuptools and
+the already installed dependencies (the ``dev`` extra), so no network is needed.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import configparser
 import email.parser
 import hashlib
+import os
 import re
 import shutil
 import subprocess
@@ -57,19 +59,27 @@ _NOT_IN_A_CLONE = shutil.ignore_patterns(
 )
 
 
+def _pip(*args: str) -> None:
+    command = [sys.executable, "-m", "pip", *args, "--no-deps", "--no-index", "--quiet"]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, f"pip {args[0]} failed:\n{result.stdout}\n{result.stderr}"
+
+
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[zipfile.ZipFile]:
+def wheel_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The wheel built from a clean copy of the source tree."""
     workdir = tmp_path_factory.mktemp("wheel")
     source = workdir / "src"
     shutil.copytree(REPO_ROOT, source, ignore=_NOT_IN_A_CLONE)
     out = workdir / "dist"
-    command = [sys.executable, "-m", "pip", "wheel", str(source), "--no-deps"]
-    command += ["--no-build-isolation", "--no-index", "--quiet", "--wheel-dir", str(out)]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    assert result.returncode == 0, f"building the wheel failed:\n{result.stdout}\n{result.stderr}"
+    _pip("wheel", str(source), "--no-build-isolation", "--wheel-dir", str(out))
     (built,) = out.glob("akarclf-*.whl")
-    with zipfile.ZipFile(built) as archive:
+    return built
+
+
+@pytest.fixture(scope="module")
+def wheel(wheel_path: Path) -> Iterator[zipfile.ZipFile]:
+    with zipfile.ZipFile(wheel_path) as archive:
         yield archive
 
 
@@ -114,6 +124,26 @@ def test_wheel_declares_the_console_command(wheel: zipfile.ZipFile) -> None:
     entry_points = configparser.ConfigParser()
     entry_points.read_string(_dist_info_file(wheel, "entry_points.txt"))
     assert entry_points.get("console_scripts", "akarclf") == "akarclf.cli:main"
+
+
+def test_installed_wheel_scores_with_its_own_model(wheel_path: Path, tmp_path: Path) -> None:
+    """Install the wheel alone into an empty directory and run ``akarclf score`` from it, away
+    from the checkout: the default model and policy must come from the installed package."""
+    site = tmp_path / "site"
+    _pip("install", str(wheel_path), "--target", str(site))
+    examples = REPO_ROOT / "notebooks" / "examples" / "listings.csv"
+    script = (
+        "import sys, akarclf, akarclf.cli\n"
+        f"assert akarclf.__file__.startswith({str(site)!r}), akarclf.__file__\n"
+        f"sys.exit(akarclf.cli.main(['score', {str(examples)!r}, '-o', 'scored.csv']))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 3, result.stderr  # 3: the example's bad rows were rejected
+    header = (tmp_path / "scored.csv").read_text(encoding="utf-8").splitlines()[0]
+    assert header.startswith("id,title,cross_border,seller_country,cluster,")
 
 
 def test_wheel_metadata(wheel: zipfile.ZipFile) -> None:
