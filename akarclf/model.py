@@ -17,13 +17,13 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
 from sklearn.utils.validation import check_is_fitted
 
 from akarclf.clusters import CLUSTERS
+from akarclf.features import CachedCharTfidfVectorizer, CachedWordTfidfVectorizer
 from akarclf.text import WordAnalyzer, check_title, load_lexicon, normalize_title
 
 #: Version label of a model that was never saved (a saved model carries its file's label).
@@ -96,7 +96,7 @@ class ClusterClassifier(ClassifierMixin, BaseEstimator):
         parts: list[tuple[str, Any]] = [
             (
                 "word",
-                TfidfVectorizer(
+                CachedWordTfidfVectorizer(
                     analyzer=WordAnalyzer(self.word_features, self.word_ngram_max, lexicon),  # type: ignore[arg-type]
                     min_df=self.min_df,
                     sublinear_tf=True,
@@ -108,7 +108,7 @@ class ClusterClassifier(ClassifierMixin, BaseEstimator):
             parts.append(
                 (
                     "char",
-                    TfidfVectorizer(
+                    CachedCharTfidfVectorizer(
                         analyzer="char_wb",
                         ngram_range=tuple(self.char_ngrams),
                         min_df=max(self.min_df, 3),

@@ -76,6 +76,8 @@ TRUSTED_TYPES: list[str] = [
     "akarclf.model.ClusterClassifier",
     "akarclf.text.TitleNormalizer",
     "akarclf.text.WordAnalyzer",
+    "akarclf.features.CachedCharTfidfVectorizer",
+    "akarclf.features.CachedWordTfidfVectorizer",
     # Fitted internals of CalibratedClassifierCV (private, hence not in skops' defaults).
     "sklearn.calibration._CalibratedClassifier",
     "sklearn.calibration._SigmoidCalibration",

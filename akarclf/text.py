@@ -164,26 +164,37 @@ class WordAnalyzer:
         self.ngram_max = ngram_max
         self.lexicon = lexicon
 
+    def _base(self, word: str) -> str:
+        return stem_token(word) if self.features == "stem" else word
+
+    def word_grams(self, word: str) -> list[str]:
+        """Features of one word on its own: the word (or its stem), its stem, its lexicon mark."""
+        base = self._base(word)
+        grams = [base]
+        if self.features == "both":
+            stem = stem_token(word)
+            if stem != word:
+                grams.append("~" + stem)
+        if self.lexicon and base in self.lexicon:
+            grams.append("lex=" + self.lexicon[base])
+        return grams
+
+    def pair_grams(self, first: str, second: str) -> list[str]:
+        """Features of two adjacent words: their bigram and the lexicon mark of the phrase."""
+        pair = self._base(first) + " " + self._base(second)
+        grams = [pair] if self.ngram_max >= 2 else []
+        if self.lexicon and pair in self.lexicon:
+            grams.append("lex=" + self.lexicon[pair])
+        return grams
+
     def __call__(self, normalized: str) -> list[str]:
         words = normalized.split()
-        if self.features == "stem":
-            words = [stem_token(w) for w in words]
-        grams = list(words)
-        for n in range(2, self.ngram_max + 1):
-            grams.extend(" ".join(words[i : i + n]) for i in range(len(words) - n + 1))
-        if self.features == "both":
-            for w in words:
-                s = stem_token(w)
-                if s != w:
-                    grams.append("~" + s)
-        if self.lexicon:
-            lexicon = self.lexicon
-            grams.extend("lex=" + lexicon[w] for w in words if w in lexicon)
-            grams.extend(
-                "lex=" + lexicon[pair]
-                for pair in map(" ".join, zip(words, words[1:]))
-                if pair in lexicon
-            )
+        grams = [g for w in words for g in self.word_grams(w)]
+        grams.extend(g for a, b in zip(words, words[1:]) for g in self.pair_grams(a, b))
+        if self.ngram_max > 2:
+            bases = [self._base(w) for w in words]
+            for n in range(3, self.ngram_max + 1):
+                grams.extend(" ".join(bases[i : i + n]) for i in range(len(bases) - n + 1))
         return grams
 
     def __eq__(self, other: object) -> bool:

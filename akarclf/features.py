@@ -1,0 +1,115 @@
+"""TF-IDF vectorizers that compute the features of each distinct word (and word pair) once.
+
+Catalogue titles reuse a small vocabulary of words. Character n-grams within word boundaries
+(``char_wb``) are a sum over a title's words, and word features are a sum over its words and
+adjacent word pairs, so caching the feature columns of each word and pair turns the most
+expensive step of scoring (building a few hundred n-gram strings per title in Python) into a
+few list extensions per title. Fitting is scikit-learn's own; ``transform`` gives exactly what
+``TfidfVectorizer.transform`` gives (see ``tests/test_features.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.utils.validation import check_is_fitted
+
+from akarclf.text import WordAnalyzer
+
+#: Distinct words/pairs whose columns are remembered per vectorizer; the cache is emptied when
+#: full, which bounds a long-running service's memory.
+UNIT_CACHE_SIZE = 300_000
+
+
+class _UnitCachedTfidf(TfidfVectorizer):
+    """A TF-IDF vectorizer whose documents are sums of cacheable units (words, word pairs)."""
+
+    def _cacheable(self) -> bool:
+        raise NotImplementedError
+
+    def _units(self, document: str) -> list[str]:
+        raise NotImplementedError
+
+    def _unit_features(self) -> Callable[[str], list[str]]:
+        raise NotImplementedError
+
+    def transform(self, raw_documents: Iterable[str]) -> Any:
+        check_is_fitted(self, "vocabulary_")
+        if not self._cacheable():
+            return super().transform(raw_documents)
+        if isinstance(raw_documents, str):
+            raise ValueError("Iterable over raw text documents expected, string object received.")
+        cache: dict[str, tuple[int, ...]] | None = self.__dict__.get("_unit_cache")
+        if cache is None:
+            cache = self.__dict__.setdefault("_unit_cache", {})
+        vocabulary = self.vocabulary_
+        features = None
+        indices: list[int] = []
+        indptr = [0]
+        for document in raw_documents:
+            for unit in self._units(document):
+                columns = cache.get(unit)
+                if columns is None:
+                    if features is None:
+                        features = self._unit_features()
+                    columns = tuple(vocabulary[g] for g in features(unit) if g in vocabulary)
+                    if len(cache) >= UNIT_CACHE_SIZE:
+                        cache.clear()
+                    cache[unit] = columns
+                indices.extend(columns)
+            indptr.append(len(indices))
+        counts = sp.csr_matrix(
+            (np.ones(len(indices), dtype=self.dtype), np.asarray(indices, dtype=np.int64),
+             np.asarray(indptr, dtype=np.int64)),
+            shape=(len(indptr) - 1, len(vocabulary)),
+        )
+        counts.sum_duplicates()
+        return self._tfidf.transform(counts, copy=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state.pop("_unit_cache", None)
+        return state
+
+
+class CachedCharTfidfVectorizer(_UnitCachedTfidf):
+    """``TfidfVectorizer(analyzer="char_wb")`` on normalised titles, cached per word."""
+
+    def _cacheable(self) -> bool:
+        return self.analyzer == "char_wb"
+
+    def _units(self, document: str) -> list[str]:
+        return document.split()
+
+    def _unit_features(self) -> Callable[[str], list[str]]:
+        return self.build_analyzer()  # type: ignore[no-any-return]
+
+
+class CachedWordTfidfVectorizer(_UnitCachedTfidf):
+    """``TfidfVectorizer(analyzer=WordAnalyzer(...))``, cached per word and adjacent pair.
+
+    Units are the words and the adjacent pairs (``"a b"``; a normalised word has no space, so
+    the two kinds cannot collide). Analyzers with n-grams longer than two fall back to the
+    plain path.
+    """
+
+    def _cacheable(self) -> bool:
+        return isinstance(self.analyzer, WordAnalyzer) and self.analyzer.ngram_max <= 2
+
+    def _units(self, document: str) -> list[str]:
+        words = document.split()
+        return words + [f"{a} {b}" for a, b in zip(words, words[1:])]
+
+    def _unit_features(self) -> Callable[[str], list[str]]:
+        analyzer = self.analyzer
+        assert isinstance(analyzer, WordAnalyzer)
+
+        def features(unit: str) -> list[str]:
+            first, _, second = unit.partition(" ")
+            return analyzer.pair_grams(first, second) if second else analyzer.word_grams(first)
+
+        return features
