@@ -126,16 +126,17 @@ def test_wheel_declares_the_console_command(wheel: zipfile.ZipFile) -> None:
     assert entry_points.get("console_scripts", "akarclf") == "akarclf.cli:main"
 
 
-def test_installed_wheel_scores_with_its_own_model(wheel_path: Path, tmp_path: Path) -> None:
+def test_installed_wheel_scores_with_its_own_model(
+    wheel_path: Path, tmp_path: Path, examples_csv: Path
+) -> None:
     """Install the wheel alone into an empty directory and run ``akarclf score`` from it, away
     from the checkout: the default model and policy must come from the installed package."""
     site = tmp_path / "site"
     _pip("install", str(wheel_path), "--target", str(site))
-    examples = REPO_ROOT / "notebooks" / "examples" / "listings.csv"
     script = (
         "import sys, akarclf, akarclf.cli\n"
         f"assert akarclf.__file__.startswith({str(site)!r}), akarclf.__file__\n"
-        f"sys.exit(akarclf.cli.main(['score', {str(examples)!r}, '-o', 'scored.csv']))\n"
+        f"sys.exit(akarclf.cli.main(['score', {str(examples_csv)!r}, '-o', 'scored.csv']))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(site)}
     result = subprocess.run(
