@@ -143,6 +143,11 @@ def score_file(
         raise UsageError(f"input file not found: {input}")
     if isinstance(model, (str, Path)) and not Path(model).is_file():
         raise UsageError(f"model file not found: {model}")
+    if model is None and jobs > 1:
+        # Find the shipped model here, so a missing one is reported once, not by each worker.
+        from akarclf.persistence import default_model_path
+
+        model = default_model_path()
     policy_obj = policy if policy is not None and not isinstance(policy, (str, Path)) else None
     if policy_obj is None:
         policy_obj = load_policy(policy)  # type: ignore[arg-type]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -154,6 +155,9 @@ def run(args: argparse.Namespace) -> int:
     except InputError as error:
         return fail(EXIT_FAILURE, f"{args.input}: {error}")
     except BrokenPipeError:
+        # The reader of stdout went away (e.g. `| head`): silence the final flush at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
         return fail(EXIT_FAILURE, "output closed before the run ended")
     except Exception as error:  # every other failure: exit 1 with a message
         return fail(EXIT_FAILURE, f"{type(error).__name__}: {error}")
