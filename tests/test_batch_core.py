@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_batch_stub import StubModel
+from test_batch_stub import StubModel, stub_policy
 
 from akarclf.batch import EVIDENCE_COLUMN, OUTPUT_COLUMNS, output_columns, score_columns
 from akarclf.batch.core import FLOAT_COLUMNS, format_evidence
 from akarclf.clusters import CLUSTERS
 from akarclf.flags import UNKNOWN_FLAG
-from akarclf.policy import load_policy
 
 TITLES = ["Kemeja batik tulis", "Keripik singkong balado", "Anyaman rotan keranjang", "Mouse"]
 
@@ -34,7 +33,7 @@ def test_output_columns_are_the_documented_ones() -> None:
 def test_probabilities_are_mapped_by_class_name_not_position() -> None:
     model = StubModel()
     flags = np.ones(len(TITLES), dtype=np.int8)
-    columns = score_columns(TITLES, flags, model=model, policy=load_policy())
+    columns = score_columns(TITLES, flags, model=model, policy=stub_policy())
     assert list(columns) == list(OUTPUT_COLUMNS)
     # The stub's classes_ are sorted (crafts first), CLUSTERS order differs: names must win.
     assert list(model.classes_) != list(CLUSTERS)
@@ -48,7 +47,7 @@ def test_probabilities_are_mapped_by_class_name_not_position() -> None:
 
 def test_dtypes_are_float64_and_str() -> None:
     columns = score_columns(
-        TITLES, [1, 0, UNKNOWN_FLAG, 1], model=StubModel(), policy=load_policy(), explain=True
+        TITLES, [1, 0, UNKNOWN_FLAG, 1], model=StubModel(), policy=stub_policy(), explain=True
     )
     for name, values in columns.items():
         assert len(values) == len(TITLES)
@@ -59,18 +58,18 @@ def test_dtypes_are_float64_and_str() -> None:
             assert all(type(v) is str for v in values), name
     assert columns["reason"].tolist()[1:3] == ["DOMESTIC_SELLER", "UNKNOWN_SELLER"]
     assert set(columns["model_version"]) == {"stub-1"}
-    assert set(columns["policy_version"]) == {load_policy().label}
+    assert set(columns["policy_version"]) == {stub_policy().label}
     assert columns[EVIDENCE_COLUMN][0] == "kemeja=+1.000; batik=+1.000"
 
 
 def test_blank_titles_go_to_review_as_the_gate_decides() -> None:
-    columns = score_columns(["!!!", "Kaos"], [1, 1], model=StubModel(), policy=load_policy())
+    columns = score_columns(["!!!", "Kaos"], [1, 1], model=StubModel(), policy=stub_policy())
     assert columns["reason"].tolist()[0] == "EMPTY_TITLE"
 
 
 def test_no_rows_gives_empty_columns_without_calling_the_model() -> None:
     model = StubModel()
-    columns = score_columns([], np.zeros(0, dtype=np.int8), model=model, policy=load_policy())
+    columns = score_columns([], np.zeros(0, dtype=np.int8), model=model, policy=stub_policy())
     assert list(columns) == list(OUTPUT_COLUMNS)
     assert all(len(v) == 0 for v in columns.values())
     assert model.calls == []
@@ -78,14 +77,14 @@ def test_no_rows_gives_empty_columns_without_calling_the_model() -> None:
 
 def test_flag_count_must_match_titles() -> None:
     with pytest.raises(ValueError, match="2 titles"):
-        score_columns(["a", "b"], [1], model=StubModel(), policy=load_policy())
+        score_columns(["a", "b"], [1], model=StubModel(), policy=stub_policy())
 
 
 def test_a_model_without_a_cluster_is_refused() -> None:
     model = StubModel()
     model.classes_ = np.array(["crafts", "culinary", "other", "toys"], dtype=object)
     with pytest.raises(ValueError, match="textile_fashion"):
-        score_columns(["a"], [1], model=model, policy=load_policy())
+        score_columns(["a"], [1], model=model, policy=stub_policy())
 
 
 def test_evidence_format() -> None:

@@ -7,17 +7,24 @@ import gzip
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_batch_readers import CSV_REJECTS, CSV_SCORED_IDS, JSONL_REJECTS, JSONL_SCORED_IDS
-from test_batch_stub import StubModel
+from test_batch_stub import StubModel, stub_policy
 
-from akarclf.batch import OUTPUT_COLUMNS, UsageError, score_file
+from akarclf.batch import OUTPUT_COLUMNS, ScoreSummary, UsageError
+from akarclf.batch import score_file as _score_file
 from akarclf.batch.writers import REJECT_COLUMNS
-from akarclf.policy import load_policy
 
 FIXTURES = Path(__file__).parent / "fixtures"
 INPUT_COLUMNS = ["id", "title", "cross_border", "seller_country"]
+
+
+def score_file(*args: Any, **kwargs: Any) -> ScoreSummary:
+    """:func:`akarclf.batch.score_file` with the fixed test policy unless one is given."""
+    kwargs.setdefault("policy", stub_policy())
+    return _score_file(*args, **kwargs)
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -185,7 +192,7 @@ def test_output_columns_already_in_input(tmp_path: Path) -> None:
 
 def test_custom_rejects_path_and_policy_file(tmp_path: Path) -> None:
     policy = tmp_path / "policy.toml"
-    policy.write_text(load_policy().to_toml().replace("block = 0.9", "block = 0.995"))
+    policy.write_text(stub_policy().to_toml().replace("block = 0.9", "block = 0.995"))
     summary = score_file(
         FIXTURES / "broken_listings.csv",
         tmp_path / "out.csv",

@@ -5,16 +5,25 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
-from test_batch_stub import StubModel
+from test_batch_stub import StubModel, stub_policy
 
 from akarclf.batch import OUTPUT_COLUMNS, Reject, RejectedRecordError, score_file, score_records
 from akarclf.batch.rows import BAD_CROSS_BORDER, BAD_RECORD, EMPTY_TITLE, OUTPUT_KEY_CLASH
 from akarclf.frame import score_frame
-from akarclf.policy import load_policy
+
+
+def _records(*args: Any, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    return score_records(*args, policy=stub_policy(), **kwargs)
+
+
+def _file(*args: Any, **kwargs: Any) -> Any:
+    return score_file(*args, policy=stub_policy(), **kwargs)
+
 
 RECORDS = [
     {"id": 1, "title": "Kemeja batik tulis", "cross_border": True},
@@ -25,7 +34,7 @@ RECORDS = [
 
 
 def test_score_records_yields_records_with_output_columns() -> None:
-    out = list(score_records(RECORDS, model=StubModel(), chunk_size=3))
+    out = list(_records(RECORDS, model=StubModel(), chunk_size=3))
     assert [r["id"] for r in out] == [1, 2, 3, 4]
     assert list(out[0]) == ["id", "title", "cross_border", *OUTPUT_COLUMNS]
     assert [r["reason"] for r in out] == [
@@ -46,7 +55,7 @@ def test_score_records_is_lazy() -> None:
             pulled.append(i)
             yield {"title": f"Kaos {i}", "cross_border": 1}
 
-    results = score_records(source(), model=StubModel(), chunk_size=10)
+    results = _records(source(), model=StubModel(), chunk_size=10)
     first = next(results)
     assert first["title"] == "Kaos 0"
     assert len(pulled) <= 11  # one chunk read ahead, not the whole source
@@ -61,9 +70,9 @@ def test_score_records_rejects_raise_or_go_to_the_callback() -> None:
         {"title": "Kemeja", "cross_border": 0},
     ]
     with pytest.raises(RejectedRecordError, match="record 1: BAD_CROSS_BORDER"):
-        list(score_records(bad, model=StubModel()))
+        list(_records(bad, model=StubModel()))
     rejects: list[Reject] = []
-    out = list(score_records(bad, model=StubModel(), on_reject=rejects.append))  # type: ignore[arg-type]
+    out = list(_records(bad, model=StubModel(), on_reject=rejects.append))  # type: ignore[arg-type]
     assert [r["title"] for r in out] == ["Kemeja"]
     assert [(r.line, r.reason) for r in rejects] == [
         (1, BAD_CROSS_BORDER),
@@ -78,11 +87,11 @@ def test_score_records_matches_score_file(tmp_path: Path) -> None:
     import json
 
     source.write_text("".join(json.dumps(r) + "\n" for r in RECORDS), encoding="utf-8")
-    score_file(source, tmp_path / "out.jsonl", model=StubModel())
+    _file(source, tmp_path / "out.jsonl", model=StubModel())
     from_file = [
         json.loads(line) for line in (tmp_path / "out.jsonl").read_text("utf-8").splitlines()
     ]
-    from_api = list(score_records(RECORDS, model=StubModel()))
+    from_api = list(_records(RECORDS, model=StubModel()))
     for a, b in zip(from_file, from_api, strict=True):
         for key, value in b.items():
             if isinstance(value, float):
@@ -101,7 +110,7 @@ def test_score_frame_appends_columns_with_dtypes() -> None:
         index=[10, 20, 30, 40],
     )
     before = frame.copy()
-    scored = score_frame(frame, model=StubModel(), policy=load_policy())
+    scored = score_frame(frame, model=StubModel(), policy=stub_policy())
     pd.testing.assert_frame_equal(frame, before)  # input untouched
     assert list(scored.columns) == [*frame.columns, *OUTPUT_COLUMNS]
     assert list(scored.index) == [10, 20, 30, 40]
@@ -122,10 +131,10 @@ def test_score_frame_matches_score_columns_path_of_the_command(tmp_path: Path) -
     source.write_text(
         "title,cross_border\nKemeja batik,1\nKopi luwak,\nKabel USB,0\n", encoding="utf-8"
     )
-    score_file(source, tmp_path / "out.csv", model=StubModel())
+    _file(source, tmp_path / "out.csv", model=StubModel())
     from_file = pd.read_csv(tmp_path / "out.csv", keep_default_na=False)
     frame = pd.read_csv(source, keep_default_na=False)
-    scored = score_frame(frame, model=StubModel(), policy=load_policy())
+    scored = score_frame(frame, model=StubModel(), policy=stub_policy())
     for name in OUTPUT_COLUMNS:
         if scored[name].dtype == np.float64:
             np.testing.assert_allclose(scored[name], from_file[name], atol=1e-6)
@@ -136,15 +145,15 @@ def test_score_frame_matches_score_columns_path_of_the_command(tmp_path: Path) -
 def test_score_frame_without_flag_column_warns_and_treats_as_cross_border() -> None:
     frame = pd.DataFrame({"title": ["Kemeja batik"]})
     with pytest.warns(UserWarning, match="cross-border"):
-        scored = score_frame(frame, model=StubModel(), policy=load_policy())
+        scored = score_frame(frame, model=StubModel(), policy=stub_policy())
     assert scored["decision"].tolist() == ["block"]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        score_frame(frame, model=StubModel(), policy=load_policy(), cross_border_col=None)
+        score_frame(frame, model=StubModel(), policy=stub_policy(), cross_border_col=None)
 
 
 def test_score_frame_errors_name_the_row() -> None:
-    policy = load_policy()
+    policy = stub_policy()
     with pytest.raises(TypeError, match="row 'b'"):
         score_frame(
             pd.DataFrame({"title": ["a", 5]}, index=["a", "b"]), model=StubModel(), policy=policy
@@ -167,6 +176,6 @@ def test_score_frame_empty_frame() -> None:
     scored = score_frame(
         pd.DataFrame({"title": pd.Series([], dtype=object), "cross_border": []}),
         model=StubModel(),
-        policy=load_policy(),
+        policy=stub_policy(),
     )
     assert len(scored) == 0 and list(scored.columns)[-1] == "policy_version"

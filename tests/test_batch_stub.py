@@ -6,10 +6,14 @@ test: its behaviour is checked through the tests that use it.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
+
+from akarclf.policy import Policy, load_policy
 
 #: Words the stub reads as evidence for each cluster (titles written for these tests).
 KEYWORDS: dict[str, tuple[str, ...]] = {
@@ -73,3 +77,24 @@ class StubModel:
         words = title.casefold().split()
         hits = [w for w in words if any(w in k for k in KEYWORDS.values())]
         return [(w, 1.0) for w in hits[:top]]
+
+
+def stub_policy() -> Policy:
+    """A fixed policy for these tests (the shipped one is re-tuned as models change):
+    all three clusters closed since 2021-08-01, block at 0.9, review at 0.5."""
+    closed = dt.date(2021, 8, 1)
+    return load_policy().replace(
+        policy_id="test-policy",
+        version="1",
+        closures={"textile_fashion": closed, "culinary": closed, "crafts": closed},
+        block_threshold=0.9,
+        review_threshold=0.5,
+        unknown_seller="review",
+        empty_title="review",
+    )
+
+
+def write_stub_policy(path: Path) -> Path:
+    """:func:`stub_policy` as a TOML file at ``path`` (for ``--policy``)."""
+    path.write_text(stub_policy().to_toml(), encoding="utf-8")
+    return path

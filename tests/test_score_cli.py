@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 from test_batch_readers import CSV_REJECTS, CSV_SCORED_IDS
-from test_batch_stub import StubModel
+from test_batch_stub import StubModel, write_stub_policy
 
 from akarclf.batch import workers
-from akarclf.commands.score import main
+from akarclf.commands.score import main as _main
 
 TESTS = Path(__file__).parent
 FIXTURES = TESTS / "fixtures"
@@ -30,12 +30,31 @@ REPO = TESTS.parent
 DRIVER = """
 import sys
 sys.path[:0] = [{repo!r}, {tests!r}]
-from test_batch_stub import StubModel
+from test_batch_stub import StubModel, write_stub_policy
 import akarclf.batch.workers as workers
 workers.load_model = lambda path: StubModel(delay={delay})
 from akarclf.commands.score import main
 sys.exit(main(sys.argv[1:]))
 """
+
+
+@pytest.fixture(autouse=True)
+def _policy(tmp_path: Path) -> None:
+    # The fixed test policy, not the shipped one (re-tuned as models change).
+    write_stub_policy(tmp_path / "test_policy.toml")
+
+
+def main(args: list[str]) -> int:
+    """``akarclf score ARGS`` in-process, with the test policy unless one is given."""
+    if "--policy" not in args:
+        policy = Path(args[args.index("-o") + 1]).parent / "test_policy.toml"
+        if policy.is_file():
+            args = [*args, "--policy", str(policy)]
+    return _main(args)
+
+
+def _policy_arg(tmp_path: Path) -> list[str]:
+    return ["--policy", str(tmp_path / "test_policy.toml")]
 
 
 def _driver(delay: float = 0.0) -> list[str]:
@@ -148,7 +167,15 @@ def test_on_date_reaches_the_gate(stub: None, tmp_path: Path) -> None:
 def test_stdin_to_stdout_gzip_and_jsonl_in_a_subprocess(tmp_path: Path) -> None:
     data = (FIXTURES / "broken_listings.csv").read_bytes()
     run = subprocess.run(
-        [*_driver(), "-", "-o", "-", "--rejects", str(tmp_path / "rej.csv")],
+        [
+            *_driver(),
+            "-",
+            "-o",
+            "-",
+            "--rejects",
+            str(tmp_path / "rej.csv"),
+            *_policy_arg(tmp_path),
+        ],
         input=gzip.compress(data),
         capture_output=True,
         cwd=tmp_path,
@@ -162,7 +189,7 @@ def test_stdin_to_stdout_gzip_and_jsonl_in_a_subprocess(tmp_path: Path) -> None:
         assert {int(r["line"]) for r in csv.DictReader(handle)} == set(CSV_REJECTS)
 
     jsonl = subprocess.run(
-        [*_driver(), "-", "-o", "-", "--format", "jsonl"],
+        [*_driver(), "-", "-o", "-", "--format", "jsonl", *_policy_arg(tmp_path)],
         input=(FIXTURES / "broken_listings.jsonl").read_bytes(),
         capture_output=True,
         cwd=tmp_path,
@@ -179,7 +206,15 @@ def test_interrupted_run_leaves_no_output_file(tmp_path: Path, signum: int, stat
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     process = subprocess.Popen(
-        [*_driver(delay=0.05), str(source), "-o", str(out_dir / "scored.csv"), "--chunk-size", "5"],
+        [
+            *_driver(delay=0.05),
+            str(source),
+            "-o",
+            str(out_dir / "scored.csv"),
+            "--chunk-size",
+            "5",
+            *_policy_arg(tmp_path),
+        ],
         stderr=subprocess.PIPE,
         cwd=tmp_path,
     )
