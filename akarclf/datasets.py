@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
+from akarclf.clusters import CLUSTERS
 from akarclf.taxonomy import Taxonomy, load_taxonomy
+from akarclf.text import normalize_title
 
 #: Labelled gold set kept apart from the training mix (hand-read clusters).
 GOLD_FILE = "gold_dev.csv"
@@ -50,6 +54,7 @@ class Example:
     source: str
     category: str
     mapped_by: str
+    taxonomy_label: str | None = None  # what the taxonomy alone said (None: it could not decide)
 
 
 @dataclass
@@ -61,6 +66,9 @@ class LabelledData:
     read: Counter[str] = field(default_factory=Counter)  # per source: rows read
     fingerprint: str = ""  # SHA-256 over the files read, for the model's metadata
     taxonomy_version: str = ""
+    hand_labelled: int = 0  # examples whose label comes from a hand label, not the taxonomy
+    hand_changed: int = 0  # ... of which the hand label differs from the taxonomy's
+    hand_stale: int = 0  # hand labels whose row now holds another title (not applied)
 
 
 def _rows(path: Path) -> Iterable[tuple[int, dict[str, str]]]:
@@ -81,14 +89,54 @@ def file_fingerprint(paths: Iterable[Path]) -> str:
     return digest.hexdigest()
 
 
-def load_training_data(data_dir: str | Path, taxonomy: Taxonomy | None = None) -> LabelledData:
-    """Every training file in ``data_dir`` that :data:`SOURCES` knows, labelled by the taxonomy.
+def title_key(title: str) -> str:
+    """Short fingerprint of a normalised title: ties a hand label to the title it was given
+    for, without storing the title (the data stays where it is)."""
+    return hashlib.sha256(normalize_title(title).encode()).hexdigest()[:12]
 
-    A file that is missing raises ``FileNotFoundError`` naming it: training on a silently
-    smaller mix would ship a different model under the same name.
+
+def load_hand_labels(path: str | Path | None = None) -> dict[str, tuple[str, str]]:
+    """Hand labels by uid, as (label, title key): the packaged ``hand_labels.csv``.
+
+    Columns: uid, title_key (:func:`title_key` of the title that was read), label, origin,
+    note. They were read title by title against CLUSTERS.md (the label audit's verdicts and
+    titles with craft words that the marketplace categories label unreliably); a hand label
+    overrides the taxonomy's label for its row, and labels rows the taxonomy drops, but only
+    while the row still holds the title it was given for.
+    """
+    if path is None:
+        text = resources.files("akarclf.data").joinpath("hand_labels.csv").read_text("utf-8")
+        origin = "akarclf/data/hand_labels.csv"
+    else:
+        text = Path(path).read_text(encoding="utf-8")
+        origin = str(path)
+    labels: dict[str, tuple[str, str]] = {}
+    reader = csv.DictReader(io.StringIO(text))
+    for row in reader:
+        uid, label = (row.get("uid") or "").strip(), (row.get("label") or "").strip()
+        key = (row.get("title_key") or "").strip()
+        if not uid or not key or label not in CLUSTERS:
+            raise ValueError(f"{origin}:{reader.line_num}: bad hand label {uid!r} -> {label!r}")
+        if labels.get(uid, (label, key)) != (label, key):
+            raise ValueError(f"{origin}:{reader.line_num}: {uid} has two different hand labels")
+        labels[uid] = (label, key)
+    return labels
+
+
+def load_training_data(
+    data_dir: str | Path,
+    taxonomy: Taxonomy | None = None,
+    hand_labels: dict[str, tuple[str, str]] | None = None,
+) -> LabelledData:
+    """Every training file in ``data_dir`` that :data:`SOURCES` knows, labelled.
+
+    Labels come from the taxonomy, overridden by hand labels (default: the packaged ones; pass
+    ``{}`` for the taxonomy alone). A file that is missing raises ``FileNotFoundError`` naming
+    it: training on a silently smaller mix would ship a different model under the same name.
     """
     data_dir = Path(data_dir)
     taxonomy = taxonomy or load_taxonomy()
+    hand = load_hand_labels() if hand_labels is None else hand_labels
     paths = [data_dir / source.file for source in SOURCES]
     for path in paths:
         if not path.is_file():
@@ -102,11 +150,21 @@ def load_training_data(data_dir: str | Path, taxonomy: Taxonomy | None = None) -
             title = (row.get("title") or "").strip()
             category = (row.get(source.category_column) or "").strip()
             mapping = taxonomy.map(source.scheme, category, title)
-            if mapping.cluster is None or not title:
+            uid = f"{stem}:{line}"
+            label, mapped_by = mapping.cluster, mapping.source
+            if uid in hand:
+                hand_label, key = hand[uid]
+                if key == title_key(title):
+                    result.hand_labelled += 1
+                    result.hand_changed += hand_label != label
+                    label, mapped_by = hand_label, "hand"
+                else:
+                    result.hand_stale += 1
+            if label is None or not title:
                 result.dropped[stem] += 1
                 continue
             result.examples.append(
-                Example(f"{stem}:{line}", title, mapping.cluster, stem, category, mapping.source)
+                Example(uid, title, label, stem, category, mapped_by, mapping.cluster)
             )
     return result
 

@@ -229,7 +229,7 @@ def rescore_audit(path: str | Path, examples: Iterable[Example], taxonomy_versio
     was guided by this very sample the figures are optimistic; the description says so.
     """
     rows = read_audit(path)
-    current = {example.uid: example.label for example in examples}
+    current = {e.uid: e.taxonomy_label for e in examples if e.taxonomy_label is not None}
     per_cluster = {cluster: _Tally() for cluster in CLUSTERS}
     dropped: dict[str, int] = {cluster: 0 for cluster in CLUSTERS}
     for row in rows:

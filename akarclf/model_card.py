@@ -59,6 +59,9 @@ def build_card(
             "rows_read": dict(report.data.read),
             "rows_dropped_by_taxonomy": dict(report.data.dropped),
             "labelled": label_counts(report.data.examples),
+            "hand_labelled": report.data.hand_labelled,
+            "hand_label_changed_taxonomy": report.data.hand_changed,
+            "hand_labels_stale": report.data.hand_stale,
             "gold_rows": len(report.gold),
             "gold_labels": label_counts(report.gold),
         },
@@ -177,6 +180,11 @@ def render_markdown(card: dict[str, Any]) -> str:
     for name, rows in data["rows_read"].items():
         out.append(f"| {name} | {rows} | {data['rows_dropped_by_taxonomy'].get(name, 0)} |")
     out += [
+        "",
+        f"{data['hand_labelled']} rows carry a hand label (`akarclf/data/hand_labels.csv`, read "
+        f"against CLUSTERS.md), which replaced the taxonomy's label in "
+        f"{data['hand_label_changed_taxonomy']} cases; {data['hand_labels_stale']} hand labels "
+        "no longer matched their row's title and were not applied.",
         "",
         "Labelled titles per cluster: "
         + ", ".join(f"{c} {n}" for c, n in data["labelled"].items())
