@@ -143,7 +143,7 @@ def load_training_data(
             raise FileNotFoundError(f"training file not found: {path}")
     result = LabelledData(examples=[], taxonomy_version=taxonomy.version)
     result.fingerprint = file_fingerprint(paths)
-    for source, path in zip(SOURCES, paths):
+    for source, path in zip(SOURCES, paths, strict=True):
         stem = path.stem
         for line, row in _rows(path):
             result.read[stem] += 1
@@ -178,7 +178,13 @@ def load_gold(data_dir: str | Path) -> list[Example]:
         if not title or not label:
             raise ValueError(f"{path}:{line}: missing title or label")
         examples.append(
-            Example(row.get("hid") or f"gold:{line}", title, label, "gold_dev",
-                    row.get("category_path") or "", "hand")
+            Example(
+                row.get("hid") or f"gold:{line}",
+                title,
+                label,
+                "gold_dev",
+                row.get("category_path") or "",
+                "hand",
+            )
         )
     return examples

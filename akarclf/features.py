@@ -10,6 +10,7 @@ few list extensions per title. Fitting is scikit-learn's own; ``transform`` give
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -63,15 +64,18 @@ class _UnitCachedTfidf(TfidfVectorizer):
                 indices.extend(columns)
             indptr.append(len(indices))
         counts = sp.csr_matrix(
-            (np.ones(len(indices), dtype=self.dtype), np.asarray(indices, dtype=np.int64),
-             np.asarray(indptr, dtype=np.int64)),
+            (
+                np.ones(len(indices), dtype=self.dtype),
+                np.asarray(indices, dtype=np.int64),
+                np.asarray(indptr, dtype=np.int64),
+            ),
             shape=(len(indptr) - 1, len(vocabulary)),
         )
         counts.sum_duplicates()
         return self._tfidf.transform(counts, copy=False)
 
     def __getstate__(self) -> dict[str, Any]:
-        state = super().__getstate__()
+        state: dict[str, Any] = dict(super().__getstate__())
         state.pop("_unit_cache", None)
         return state
 
@@ -80,7 +84,7 @@ class CachedCharTfidfVectorizer(_UnitCachedTfidf):
     """``TfidfVectorizer(analyzer="char_wb")`` on normalised titles, cached per word."""
 
     def _cacheable(self) -> bool:
-        return self.analyzer == "char_wb"
+        return bool(self.analyzer == "char_wb")
 
     def _units(self, document: str) -> list[str]:
         return document.split()
@@ -102,7 +106,7 @@ class CachedWordTfidfVectorizer(_UnitCachedTfidf):
 
     def _units(self, document: str) -> list[str]:
         words = document.split()
-        return words + [f"{a} {b}" for a, b in zip(words, words[1:])]
+        return words + [f"{a} {b}" for a, b in itertools.pairwise(words)]
 
     def _unit_features(self) -> Callable[[str], list[str]]:
         analyzer = self.analyzer

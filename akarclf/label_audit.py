@@ -215,12 +215,13 @@ def summarise_audit(
     return summary
 
 
-
 #: Taxonomy version whose labels the audit fixture sampled and records in ``taxonomy_label``.
 AUDITED_TAXONOMY_VERSION = "2026.11.1"
 
 
-def rescore_audit(path: str | Path, examples: Iterable[Example], taxonomy_version: str) -> dict[str, Any]:
+def rescore_audit(
+    path: str | Path, examples: Iterable[Example], taxonomy_version: str
+) -> dict[str, Any]:
     """Accuracy of the *current* taxonomy's labels on the audited titles, JSON-ready.
 
     The hand verdicts do not depend on the taxonomy, so after a taxonomy edit the same audited
@@ -250,6 +251,7 @@ def rescore_audit(path: str | Path, examples: Iterable[Example], taxonomy_versio
         "per_cluster": {c: tally.report() for c, tally in per_cluster.items()},
         "dropped_by_verdict": dropped,
     }
+
 
 def _weighted(per_cluster: Mapping[str, Mapping[str, Any]], counts: Mapping[str, int]) -> Any:
     """Accuracy of the whole mix: per-cluster accuracies weighted by the cluster's share."""

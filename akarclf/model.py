@@ -132,7 +132,9 @@ class ClusterClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"unknown labels {unknown}; valid clusters: {', '.join(CLUSTERS)}")
         self.features_ = self._make_features()
         matrix = self.features_.fit_transform(normalized)
-        folds = StratifiedKFold(self.calibration_folds, shuffle=True, random_state=self.random_state)
+        folds = StratifiedKFold(
+            self.calibration_folds, shuffle=True, random_state=self.random_state
+        )
         self.calibrated_ = CalibratedClassifierCV(
             LinearSVC(C=self.C, class_weight="balanced", random_state=self.random_state),
             method="sigmoid",
@@ -155,8 +157,11 @@ class ClusterClassifier(ClassifierMixin, BaseEstimator):
             return None
         target = np.array([float(self.class_prior.get(c, 0.0)) for c in self.classes_])
         if np.any(target < 0) or target.sum() <= 0:
-            raise ValueError(f"class_prior must be non-negative and not all zero: {self.class_prior}")
-        return (target / target.sum()) / np.maximum(self.train_prior_, 1e-12)
+            raise ValueError(
+                f"class_prior must be non-negative and not all zero: {self.class_prior}"
+            )
+        ratio: np.ndarray = (target / target.sum()) / np.maximum(self.train_prior_, 1e-12)
+        return ratio
 
     def transform_titles(self, X: Iterable[object]) -> Any:
         """The sparse feature matrix of raw titles (for inspection and benchmarks)."""
@@ -188,7 +193,8 @@ class ClusterClassifier(ClassifierMixin, BaseEstimator):
 
     def _svm(self) -> LinearSVC:
         check_is_fitted(self, "calibrated_")
-        return self.calibrated_.calibrated_classifiers_[0].estimator  # type: ignore[no-any-return]
+        svm: LinearSVC = self.calibrated_.calibrated_classifiers_[0].estimator
+        return svm
 
     _names_lock = threading.Lock()
 
@@ -254,7 +260,6 @@ class ClusterClassifier(ClassifierMixin, BaseEstimator):
         tags.input_tags.two_d_array = False
         tags.input_tags.string = True
         return tags
-
 
 
 def load_model(path: str | Path | None = None, **options: Any) -> ClusterClassifier:

@@ -101,21 +101,25 @@ def _fmt(value: Any, digits: int = 3) -> str:
 def _metrics_table(metrics: dict[str, dict[str, Any]]) -> list[str]:
     names = list(metrics)
     lines = ["| metric | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
-    rows = [("macro-F1", lambda m: m["macro_f1"]), ("accuracy", lambda m: m["accuracy"])]
-    rows += [
-        (f"F1 {c}", lambda m, c=c: m["per_cluster"][c]["f1"]) for c in CLUSTERS
+    # (row label, path of keys into an evaluation dict)
+    rows: list[tuple[str, tuple[str, ...]]] = [
+        ("macro-F1", ("macro_f1",)),
+        ("accuracy", ("accuracy",)),
+        *((f"F1 {c}", ("per_cluster", c, "f1")) for c in CLUSTERS),
+        *((f"precision {c}", ("per_cluster", c, "precision")) for c in CLUSTERS),
+        ("ECE (top label, 15 bins)", ("ece",)),
+        ("classwise ECE", ("classwise_ece",)),
+        ("Brier", ("brier",)),
+        ("rows", ("n",)),
     ]
-    rows += [
-        (f"precision {c}", lambda m, c=c: m["per_cluster"][c]["precision"]) for c in CLUSTERS
-    ]
-    rows += [
-        ("ECE (top label, 15 bins)", lambda m: m["ece"]),
-        ("classwise ECE", lambda m: m["classwise_ece"]),
-        ("Brier", lambda m: m["brier"]),
-        ("rows", lambda m: m["n"]),
-    ]
-    for label, get in rows:
-        lines.append(f"| {label} | " + " | ".join(_fmt(get(metrics[n])) for n in names) + " |")
+    for label, path in rows:
+        cells = []
+        for name in names:
+            value: Any = metrics[name]
+            for key in path:
+                value = value[key]
+            cells.append(_fmt(value))
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return lines
 
 
@@ -129,8 +133,11 @@ def _drift_table(metrics: dict[str, dict[str, Any]]) -> list[str]:
         drift = m["other_drift"]
         for cluster, d in drift["per_cluster"].items():
             at90 = next(
-                (p["precision"] for p in d.get("precision_at_other_share", [])
-                 if abs(p["other_share"] - 0.9) < 1e-9),
+                (
+                    p["precision"]
+                    for p in d.get("precision_at_other_share", [])
+                    if abs(p["other_share"] - 0.9) < 1e-9
+                ),
                 None,
             )
             lines.append(
@@ -142,9 +149,11 @@ def _drift_table(metrics: dict[str, dict[str, Any]]) -> list[str]:
 
 def _confusion(m: dict[str, Any]) -> list[str]:
     clusters = m["confusion_matrix"]["clusters"]
-    lines = ["| true \\ predicted | " + " | ".join(clusters) + " |",
-             "|---" * (len(clusters) + 1) + "|"]
-    for c, row in zip(clusters, m["confusion_matrix"]["counts"]):
+    lines = [
+        "| true \\ predicted | " + " | ".join(clusters) + " |",
+        "|---" * (len(clusters) + 1) + "|",
+    ]
+    for c, row in zip(clusters, m["confusion_matrix"]["counts"], strict=True):
         lines.append(f"| {c} | " + " | ".join(str(v) for v in row) + " |")
     return lines
 
@@ -189,7 +198,8 @@ def render_markdown(card: dict[str, Any]) -> str:
         "Labelled titles per cluster: "
         + ", ".join(f"{c} {n}" for c, n in data["labelled"].items())
         + f". Gold set (`gold_dev.csv`, hand-read): {data['gold_rows']} titles ("
-        + ", ".join(f"{c} {n}" for c, n in data["gold_labels"].items()) + ").",
+        + ", ".join(f"{c} {n}" for c, n in data["gold_labels"].items())
+        + ").",
         "",
         "## Split",
         "",
@@ -201,15 +211,20 @@ def render_markdown(card: dict[str, Any]) -> str:
         "",
         "| side | rows | " + " | ".join(CLUSTERS) + " |",
         "|---" * (len(CLUSTERS) + 2) + "|",
-        f"| train | {split['train_rows']} | " + " | ".join(str(split['train'][c]) for c in CLUSTERS) + " |",
-        f"| test | {split['test_rows']} | " + " | ".join(str(split['test'][c]) for c in CLUSTERS) + " |",
+        f"| train | {split['train_rows']} | "
+        + " | ".join(str(split["train"][c]) for c in CLUSTERS)
+        + " |",
+        f"| test | {split['test_rows']} | "
+        + " | ".join(str(split["test"][c]) for c in CLUSTERS)
+        + " |",
         "",
         "The shipped model trains on the training split"
         + (
             f" plus all of gold (weight {card['config']['gold_weight']}); gold figures are "
             f"therefore out-of-fold ({card['config']['gold_folds']} stratified folds, each "
             "fold's model trained on the training split plus the other gold folds)."
-            if card["config"]["use_gold"] else "."
+            if card["config"]["use_gold"]
+            else "."
         ),
         "",
         "## Metrics",
@@ -223,7 +238,7 @@ def render_markdown(card: dict[str, Any]) -> str:
     out += ["", "### Drift towards protected clusters on `other` titles", ""]
     out += _drift_table({names[k]: metrics[k] for k in names})
     for key, title in names.items():
-        out += ["", f"### Confusion matrix, {title}", ""] + _confusion(metrics[key])
+        out += ["", f"### Confusion matrix, {title}", "", *_confusion(metrics[key])]
     if card.get("ablation"):
         out += [
             "",
@@ -232,11 +247,16 @@ def render_markdown(card: dict[str, Any]) -> str:
             "Each variant trained on the training split only (no gold), scored on the held-out "
             "split and on all of gold.",
             "",
-            "| words | char n-grams | test macro-F1 | test crafts F1 | gold macro-F1 | gold crafts F1 |",
+            "| words | char n-grams | test macro-F1 | test crafts F1 | gold macro-F1 "
+            "| gold crafts F1 |",
             "|---|---|---|---|---|---|",
         ]
         for row in card["ablation"]:
-            chars = "–" if row["char_ngrams"] is None else f"{row['char_ngrams'][0]}–{row['char_ngrams'][1]}"
+            chars = (
+                "–"
+                if row["char_ngrams"] is None
+                else f"{row['char_ngrams'][0]}–{row['char_ngrams'][1]}"
+            )
             out.append(
                 f"| {row['word_features']} | {chars} | {_fmt(row['test']['macro_f1'])} | "
                 f"{_fmt(row['test']['f1']['crafts'])} | "
@@ -244,9 +264,9 @@ def render_markdown(card: dict[str, Any]) -> str:
                 f"{_fmt(row['gold_no_gold_training']['f1']['crafts'])} |"
             )
     if card.get("policy"):
-        out += ["", "## Default policy", ""] + _policy_section(card["policy"])
+        out += ["", "## Default policy", "", *_policy_section(card["policy"])]
     if card.get("label_audit"):
-        out += ["", "## Label audit", ""] + _audit_section(card["label_audit"])
+        out += ["", "## Label audit", "", *_audit_section(card["label_audit"])]
     return "\n".join(out) + "\n"
 
 
@@ -259,12 +279,14 @@ def _policy_section(policy: dict[str, Any]) -> list[str]:
             f"{thresholds.get('block')}, review threshold {thresholds.get('review')}."
         )
         out.append("")
-    out += ["| data | block precision | protected recall | review rate | allow rate |",
-            "|---|---|---|---|---|"]
+    out += [
+        "| data | block precision | protected recall | review rate | allow rate |",
+        "|---|---|---|---|---|",
+    ]
     for name, rep in policy.get("reports", {}).items():
         m = rep["metrics"]
 
-        def cell(key: str) -> str:
+        def cell(key: str, m: dict[str, Any] = m) -> str:
             entry = m.get(key) or {}
             value, ci = entry.get("value"), entry.get("ci95") or [None, None]
             return f"{_fmt(value)} [{_fmt(ci[0])}, {_fmt(ci[1])}]"
@@ -279,23 +301,35 @@ def _policy_section(policy: dict[str, Any]) -> list[str]:
 
 def _audit_section(audit: dict[str, Any]) -> list[str]:
     out: list[str] = []
-    for key, title in (("as_sampled", "Taxonomy labels as sampled"),
-                       ("current_taxonomy", "Current taxonomy on the same titles")):
+    for key, title in (
+        ("as_sampled", "Taxonomy labels as sampled"),
+        ("current_taxonomy", "Current taxonomy on the same titles"),
+    ):
         part = audit.get(key)
         if not part:
             continue
-        out += [f"### {title}", "", part.get("description", ""), "",
-                "| cluster (taxonomy label) | checked | correct | accuracy | 95 % interval |",
-                "|---|---|---|---|---|"]
+        out += [
+            f"### {title}",
+            "",
+            part.get("description", ""),
+            "",
+            "| cluster (taxonomy label) | checked | correct | accuracy | 95 % interval |",
+            "|---|---|---|---|---|",
+        ]
         for cluster, row in part["per_cluster"].items():
             ci = row.get("ci95") or [None, None]
-            out.append(f"| {cluster} | {row['checked']} | {row['correct']} | "
-                       f"{_fmt(row['accuracy'])} | [{_fmt(ci[0])}, {_fmt(ci[1])}] |")
+            out.append(
+                f"| {cluster} | {row['checked']} | {row['correct']} | "
+                f"{_fmt(row['accuracy'])} | [{_fmt(ci[0])}, {_fmt(ci[1])}] |"
+            )
         if part.get("overall_weighted") is not None:
             out += ["", f"Weighted by the training mix: {_fmt(part['overall_weighted'])}."]
         if part.get("dropped_by_verdict"):
             dropped = ", ".join(f"{c} {n}" for c, n in part["dropped_by_verdict"].items())
-            out += ["", f"Audited titles the current taxonomy no longer labels, by verdict: {dropped}."]
+            out += [
+                "",
+                f"Audited titles the current taxonomy no longer labels, by verdict: {dropped}.",
+            ]
         out.append("")
     return out
 

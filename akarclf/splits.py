@@ -100,7 +100,8 @@ def group_split(examples: Sequence[Example], *, test_fraction: float = 0.2, seed
     kept, duplicates, conflicting = deduplicate(examples)
     groups = near_duplicate_groups([ex.title for ex in kept])
     anchor = {g: normalize_title(kept[g].title) for g in set(groups)}
-    train, test = [], []
-    for example, group in zip(kept, groups):
+    train: list[Example] = []
+    test: list[Example] = []
+    for example, group in zip(kept, groups, strict=True):
         (test if _side(anchor[group], seed) < test_fraction else train).append(example)
     return Split(train, test, duplicates, conflicting, len(anchor), seed, test_fraction)

@@ -28,8 +28,13 @@ else:  # pragma: no cover
 #: Outcome meaning "the path cannot decide; leave the title out of training".
 DROP = "drop"
 
-SCHEMES = ("tokopedia_slug", "tokopedia_arrow", "tokopedia_department", "lazada_search",
-           "bukalapak_leaf")
+SCHEMES = (
+    "tokopedia_slug",
+    "tokopedia_arrow",
+    "tokopedia_department",
+    "lazada_search",
+    "bukalapak_leaf",
+)
 
 _SEPARATORS = {"tokopedia_slug": "/", "tokopedia_arrow": " > "}
 
@@ -122,18 +127,24 @@ class Taxonomy:
         return Mapping(None if outcome == DROP else outcome, "path")
 
 
-def _compile_rule(name: str, spec: dict[str, Any], groups: dict[str, str], origin: str) -> TitleRule:
+def _compile_rule(
+    name: str, spec: dict[str, Any], groups: dict[str, str], origin: str
+) -> TitleRule:
     def expand(pattern: str) -> re.Pattern[str]:
         try:
             text = pattern.format(**groups)
             return re.compile(r"\b(?:" + text + r")\b")
         except (KeyError, IndexError, re.error) as error:
-            raise TaxonomyError(f"{origin}: rule {name!r}: bad pattern {pattern!r}: {error}") from error
+            raise TaxonomyError(
+                f"{origin}: rule {name!r}: bad pattern {pattern!r}: {error}"
+            ) from error
 
     steps = []
     for step in spec.get("steps", []):
         if len(step) != 2:
-            raise TaxonomyError(f"{origin}: rule {name!r}: a step is [pattern, outcome], got {step}")
+            raise TaxonomyError(
+                f"{origin}: rule {name!r}: a step is [pattern, outcome], got {step}"
+            )
         pattern, outcome = step
         if outcome != DROP and outcome not in CLUSTERS:
             raise TaxonomyError(f"{origin}: rule {name!r}: unknown outcome {outcome!r}")
@@ -156,4 +167,6 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
 @lru_cache(maxsize=1)
 def _default_taxonomy() -> Taxonomy:
     resource = resources.files("akarclf.data").joinpath("taxonomy.toml")
-    return Taxonomy(tomllib.loads(resource.read_text(encoding="utf-8")), "akarclf/data/taxonomy.toml")
+    return Taxonomy(
+        tomllib.loads(resource.read_text(encoding="utf-8")), "akarclf/data/taxonomy.toml"
+    )

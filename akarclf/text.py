@@ -12,6 +12,7 @@ or both.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import threading
@@ -190,7 +191,7 @@ class WordAnalyzer:
     def __call__(self, normalized: str) -> list[str]:
         words = normalized.split()
         grams = [g for w in words for g in self.word_grams(w)]
-        grams.extend(g for a, b in zip(words, words[1:]) for g in self.pair_grams(a, b))
+        grams.extend(g for a, b in itertools.pairwise(words) for g in self.pair_grams(a, b))
         if self.ngram_max > 2:
             bases = [self._base(w) for w in words]
             for n in range(3, self.ngram_max + 1):

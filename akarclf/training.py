@@ -72,16 +72,23 @@ def _labels(examples: list[Example]) -> list[str]:
     return [e.label for e in examples]
 
 
-def _fit(params: dict[str, Any], train: list[Example], extra: list[Example], weight: float,
-         seed: int) -> ClusterClassifier:
+def _fit(
+    params: dict[str, Any], train: list[Example], extra: list[Example], weight: float, seed: int
+) -> ClusterClassifier:
     examples = train + extra
     weights = [1.0] * len(train) + [weight] * len(extra)
     model = ClusterClassifier(random_state=seed, **params)
     return model.fit(_titles(examples), _labels(examples), sample_weight=weights)
 
 
-def _fit_predict(params: dict[str, Any], train: list[Example], extra: list[Example],
-                 weight: float, seed: int, targets: list[list[Example]]) -> list[np.ndarray]:
+def _fit_predict(
+    params: dict[str, Any],
+    train: list[Example],
+    extra: list[Example],
+    weight: float,
+    seed: int,
+    targets: list[list[Example]],
+) -> list[np.ndarray]:
     model = _fit(params, train, extra, weight, seed)
     return [_proba_in_cluster_order(model, _titles(t)) for t in targets]
 
@@ -100,11 +107,13 @@ def _macro_f1(labels: list[str], proba: np.ndarray) -> dict[str, Any]:
     return {
         "macro_f1": float(np.mean(per)),
         "accuracy": float(accuracy_score(labels, predicted)),
-        "f1": {c: float(v) for c, v in zip(CLUSTERS, per)},
+        "f1": {c: float(v) for c, v in zip(CLUSTERS, per, strict=True)},
     }
 
 
-def train(data_dir: str | Path, config: TrainingConfig | None = None) -> tuple[ClusterClassifier, TrainingReport]:
+def train(
+    data_dir: str | Path, config: TrainingConfig | None = None
+) -> tuple[ClusterClassifier, TrainingReport]:
     """Train the model on ``data_dir`` and compute everything its card reports."""
     config = config or TrainingConfig()
     start = time.perf_counter()
@@ -120,37 +129,61 @@ def train(data_dir: str | Path, config: TrainingConfig | None = None) -> tuple[C
         folds = StratifiedKFold(config.gold_folds, shuffle=True, random_state=config.seed)
         fold_index = list(folds.split(np.zeros(len(gold)), gold_labels))
         for k, (fit_idx, held_idx) in enumerate(fold_index):
-            jobs.append((f"gold_fold_{k}", delayed(_fit_predict)(
-                config.params, split.train, [gold[i] for i in fit_idx], config.gold_weight,
-                config.seed, [[gold[i] for i in held_idx]])))
+            jobs.append(
+                (
+                    f"gold_fold_{k}",
+                    delayed(_fit_predict)(
+                        config.params,
+                        split.train,
+                        [gold[i] for i in fit_idx],
+                        config.gold_weight,
+                        config.seed,
+                        [[gold[i] for i in held_idx]],
+                    ),
+                )
+            )
     if config.ablation:
         for variant in ABLATION_GRID:
             params = {**config.params, **variant}
-            jobs.append((f"ablation_{len(jobs)}", delayed(_fit_predict)(
-                params, split.train, [], 1.0, config.seed, [split.test, gold])))
+            jobs.append(
+                (
+                    f"ablation_{len(jobs)}",
+                    delayed(_fit_predict)(
+                        params, split.train, [], 1.0, config.seed, [split.test, gold]
+                    ),
+                )
+            )
     results = Parallel(n_jobs=config.n_jobs)(job for _, job in jobs) if jobs else []
     model = _fit(config.params, split.train, final_extra, config.gold_weight, config.seed)
 
     gold_oof = None
     ablation: list[dict[str, Any]] = []
-    by_name = dict(zip([name for name, _ in jobs], results))
+    by_name = dict(zip([name for name, _ in jobs], results, strict=True))
     if config.use_gold:
         gold_oof = np.zeros((len(gold), len(CLUSTERS)))
         for k, (_, held_idx) in enumerate(fold_index):
             gold_oof[held_idx] = by_name[f"gold_fold_{k}"][0]
-    for (name, _), result in zip(jobs, results):
+    for (name, _), result in zip(jobs, results, strict=True):
         if name.startswith("ablation_"):
             variant = ABLATION_GRID[len(ablation)]
-            ablation.append({
-                "word_features": variant["word_features"],
-                "char_ngrams": list(variant["char_ngrams"]) if variant["char_ngrams"] else None,
-                "test": _macro_f1(_labels(split.test), result[0]),
-                "gold_no_gold_training": _macro_f1(_labels(gold), result[1]),
-            })
+            ablation.append(
+                {
+                    "word_features": variant["word_features"],
+                    "char_ngrams": list(variant["char_ngrams"]) if variant["char_ngrams"] else None,
+                    "test": _macro_f1(_labels(split.test), result[0]),
+                    "gold_no_gold_training": _macro_f1(_labels(gold), result[1]),
+                }
+            )
     test_proba = _proba_in_cluster_order(model, _titles(split.test))
     report = TrainingReport(
-        config=config, data=data, split=split, gold=gold, test_proba=test_proba,
-        gold_oof_proba=gold_oof, ablation=ablation, classes=list(CLUSTERS),
+        config=config,
+        data=data,
+        split=split,
+        gold=gold,
+        test_proba=test_proba,
+        gold_oof_proba=gold_oof,
+        ablation=ablation,
+        classes=list(CLUSTERS),
         seconds=time.perf_counter() - start,
     )
     return model, report

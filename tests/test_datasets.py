@@ -29,7 +29,11 @@ def test_packaged_hand_labels_load() -> None:
     labels = load_hand_labels()
     assert len(labels) >= 400
     assert {label for label, _ in labels.values()} <= {
-        "textile_fashion", "culinary", "crafts", "other"}
+        "textile_fashion",
+        "culinary",
+        "crafts",
+        "other",
+    }
 
 
 @pytest.mark.parametrize(
@@ -41,8 +45,9 @@ def test_packaged_hand_labels_load() -> None:
         ([["f:2", "abc", "other", "x", ""], ["f:2", "abc", "crafts", "x", ""]], "two different"),
     ],
 )
-def test_malformed_hand_labels_name_the_line(tmp_path: Path, rows: list[list[str]],
-                                             message: str) -> None:
+def test_malformed_hand_labels_name_the_line(
+    tmp_path: Path, rows: list[list[str]], message: str
+) -> None:
     with pytest.raises(ValueError, match=message):
         load_hand_labels(_write(tmp_path / "h.csv", rows))
 
@@ -55,7 +60,10 @@ def test_hand_label_applies_only_to_its_title(data_dir: Path) -> None:  # noqa: 
     data = load_training_data(data_dir, hand_labels=matching)
     relabelled = {e.uid: e for e in data.examples}["tokopedia_umkm:2"]
     assert (relabelled.label, relabelled.mapped_by, relabelled.taxonomy_label) == (
-        "crafts", "hand", target.label)
+        "crafts",
+        "hand",
+        target.label,
+    )
     assert (data.hand_labelled, data.hand_changed, data.hand_stale) == (1, 1, 0)
     stale = load_training_data(data_dir, hand_labels={"tokopedia_umkm:2": ("crafts", "0" * 12)})
     assert {e.uid: e for e in stale.examples}["tokopedia_umkm:2"].label == target.label

@@ -16,8 +16,13 @@ NEW = [normalize_title(t) for t in ["kemeja tenun ikat", "zzz qqq", "", "kopi ko
 
 
 def _pair() -> tuple[TfidfVectorizer, CachedCharTfidfVectorizer]:
-    options = {"analyzer": "char_wb", "ngram_range": (2, 5), "min_df": 1,
-               "sublinear_tf": True, "dtype": np.float32}
+    options = {
+        "analyzer": "char_wb",
+        "ngram_range": (2, 5),
+        "min_df": 1,
+        "sublinear_tf": True,
+        "dtype": np.float32,
+    }
     return TfidfVectorizer(**options).fit(DOCS), CachedCharTfidfVectorizer(**options).fit(DOCS)
 
 

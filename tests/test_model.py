@@ -11,7 +11,11 @@ import pytest
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
-from sklearn.utils.estimator_checks import check_get_params_invariance, check_no_attributes_set_in_init, check_parameters_default_constructible
+from sklearn.utils.estimator_checks import (
+    check_get_params_invariance,
+    check_no_attributes_set_in_init,
+    check_parameters_default_constructible,
+)
 
 from akarclf.model import ClusterClassifier
 from tests.handwritten_titles import LABELS, TEXTS
@@ -60,8 +64,8 @@ def test_empty_huge_and_foreign_titles_do_not_crash(fitted: ClusterClassifier) -
 
 
 def test_unknown_labels_are_refused_with_the_valid_list() -> None:
-    with pytest.raises(ValueError, match="unknown labels.*valid clusters"):
-        ClusterClassifier(**FAST).fit(TEXTS, ["shoes"] + LABELS[1:])
+    with pytest.raises(ValueError, match=r"unknown labels.*valid clusters"):
+        ClusterClassifier(**FAST).fit(TEXTS, ["shoes", *LABELS[1:]])
 
 
 def test_explain_returns_the_ngrams_that_pushed_the_decision(fitted: ClusterClassifier) -> None:
@@ -75,8 +79,9 @@ def test_explain_returns_the_ngrams_that_pushed_the_decision(fitted: ClusterClas
 
 
 def test_prior_shift_moves_probability_towards_the_target_prior(fitted: ClusterClassifier) -> None:
-    shifted = clone(fitted).set_params(class_prior={"other": 0.97, "textile_fashion": 0.01,
-                                                    "culinary": 0.01, "crafts": 0.01})
+    shifted = clone(fitted).set_params(
+        class_prior={"other": 0.97, "textile_fashion": 0.01, "culinary": 0.01, "crafts": 0.01}
+    )
     shifted.fit(TEXTS, LABELS)
     title = ["barang bagus ukuran sedang"]
     other = list(fitted.classes_).index("other")
@@ -96,8 +101,9 @@ def test_sklearn_parameter_contract() -> None:
 
 def test_clone_pipeline_and_grid_search() -> None:
     pipeline = Pipeline([("clf", ClusterClassifier(**FAST))])
-    search = GridSearchCV(pipeline, {"clf__word_features": ["surface", "stem"]}, cv=2,
-                          scoring="accuracy")
+    search = GridSearchCV(
+        pipeline, {"clf__word_features": ["surface", "stem"]}, cv=2, scoring="accuracy"
+    )
     search.fit(TEXTS, LABELS)
     assert search.best_params_["clf__word_features"] in {"surface", "stem"}
     assert clone(search.best_estimator_).get_params()["clf__C"] == 0.5

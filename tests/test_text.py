@@ -75,7 +75,7 @@ def test_check_title_rejects_non_strings_naming_the_position(bad: object) -> Non
 
 
 def test_transformer_names_the_position_of_a_bad_title() -> None:
-    with pytest.raises(TypeError, match="position 1.*NoneType"):
+    with pytest.raises(TypeError, match=r"position 1.*NoneType"):
         TitleNormalizer().fit_transform(["kaos", None])
 
 

@@ -17,8 +17,12 @@ from akarclf.training import TrainingConfig, train
 from tests.handwritten_titles import TITLES
 
 COLOURS = ["merah", "biru", "hijau", "hitam", "putih", "kuning", "ungu", "coklat muda"]
-SLUG = {"textile_fashion": "fashion-pria/atasan-pria/kemeja", "culinary": "makanan-minuman/kue",
-        "crafts": "mainan-hobi/boneka/boneka-rajut", "other": "handphone-tablet/aksesoris"}
+SLUG = {
+    "textile_fashion": "fashion-pria/atasan-pria/kemeja",
+    "culinary": "makanan-minuman/kue",
+    "crafts": "mainan-hobi/boneka/boneka-rajut",
+    "other": "handphone-tablet/aksesoris",
+}
 FAST = {"calibration_folds": 3, "min_df": 1, "char_ngrams": None}
 
 
@@ -37,18 +41,38 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         for i, (title, label) in enumerate(TITLES)
         for k, colour in enumerate(COLOURS)
     ]
-    _write(root / "tokopedia_umkm.csv", ["id", "title", "category_path", "source_query", "shop_city"], umkm)
-    _write(root / "tokopedia_electronics.csv", ["title", "category_path"],
-           [["Speaker Aktif Bluetooth Bass", "Elektronik > Audio > Speaker"]])
-    _write(root / "lazada_electronics_2019.csv", ["id", "title", "search_category", "brand"],
-           [["1", "Smart TV 43 Inch", "beli-smart-tv", "X"]])
-    _write(root / "tokopedia_departments_2025.csv", ["id", "title", "department", "shop_city"],
-           [["1", "Piyama Anak Katun", "fashion anak", "Kota"]])
-    _write(root / "bukalapak_products.csv", ["id", "title", "category"],
-           [["1", "Sepeda Lipat 20 Inch", "Sepeda Lipat"], ["2", "Jersey Sepeda", "Jersey"]])
-    gold = [[f"h{i:03d}", "hand", f"{title} edisi spesial", "", label, ""]
-            for i, (title, label) in enumerate(TITLES)]
-    _write(root / "gold_dev.csv", ["hid", "source", "title", "category_path", "label", "note"], gold)
+    _write(
+        root / "tokopedia_umkm.csv",
+        ["id", "title", "category_path", "source_query", "shop_city"],
+        umkm,
+    )
+    _write(
+        root / "tokopedia_electronics.csv",
+        ["title", "category_path"],
+        [["Speaker Aktif Bluetooth Bass", "Elektronik > Audio > Speaker"]],
+    )
+    _write(
+        root / "lazada_electronics_2019.csv",
+        ["id", "title", "search_category", "brand"],
+        [["1", "Smart TV 43 Inch", "beli-smart-tv", "X"]],
+    )
+    _write(
+        root / "tokopedia_departments_2025.csv",
+        ["id", "title", "department", "shop_city"],
+        [["1", "Piyama Anak Katun", "fashion anak", "Kota"]],
+    )
+    _write(
+        root / "bukalapak_products.csv",
+        ["id", "title", "category"],
+        [["1", "Sepeda Lipat 20 Inch", "Sepeda Lipat"], ["2", "Jersey Sepeda", "Jersey"]],
+    )
+    gold = [
+        [f"h{i:03d}", "hand", f"{title} edisi spesial", "", label, ""]
+        for i, (title, label) in enumerate(TITLES)
+    ]
+    _write(
+        root / "gold_dev.csv", ["hid", "source", "title", "category_path", "label", "note"], gold
+    )
     return root
 
 
@@ -63,7 +87,7 @@ def test_training_data_is_labelled_through_the_taxonomy(data_dir: Path) -> None:
 
 
 def test_missing_training_file_is_named(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="tokopedia_umkm.csv"):
+    with pytest.raises(FileNotFoundError, match=r"tokopedia_umkm\.csv"):
         load_training_data(tmp_path)
 
 
@@ -90,8 +114,20 @@ def test_training_is_reproducible(data_dir: Path) -> None:
 
 def test_train_command_writes_model_card_and_oof(data_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "models" / "m.akarclf"
-    status = main(["train", "--data", str(data_dir), "--out", str(out), "--no-ablation",
-                   "--jobs", "1", "--params", json.dumps(FAST)])
+    status = main(
+        [
+            "train",
+            "--data",
+            str(data_dir),
+            "--out",
+            str(out),
+            "--no-ablation",
+            "--jobs",
+            "1",
+            "--params",
+            json.dumps(FAST),
+        ]
+    )
     assert status == 0
     model = load_model(out)
     assert model.predict(["Kopi Bubuk Arabika Gayo 200 gram"])[0] == "culinary"

@@ -29,23 +29,42 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--data", required=True, type=Path, help="folder with the training CSVs")
     parser.add_argument("--out", required=True, type=Path, help="model file to write (.akarclf)")
     parser.add_argument("--seed", type=int, default=0, help="seed of split and folds (default 0)")
-    parser.add_argument("--no-gold", action="store_true",
-                        help="do not train on gold_dev.csv (gold figures then are plain held-out)")
-    parser.add_argument("--no-ablation", action="store_true",
-                        help="skip the word-form/char-n-gram ablation (faster)")
+    parser.add_argument(
+        "--no-gold",
+        action="store_true",
+        help="do not train on gold_dev.csv (gold figures then are plain held-out)",
+    )
+    parser.add_argument(
+        "--no-ablation",
+        action="store_true",
+        help="skip the word-form/char-n-gram ablation (faster)",
+    )
     parser.add_argument("--jobs", type=int, default=2, help="parallel fits (default 2)")
-    parser.add_argument("--params", type=json.loads, default={},
-                        help='ClusterClassifier parameters as JSON, e.g. \'{"C": 0.3}\'')
-    parser.add_argument("--policy-out", type=Path,
-                        help="also tune a policy on gold out-of-fold probabilities and write it")
-    parser.add_argument("--policy-report", type=Path,
-                        help="where to write the tuned policy's report (JSON)")
-    parser.add_argument("--base-policy", type=Path,
-                        help="policy whose clusters and dates the tuned policy keeps "
-                        "(default: the packaged policy)")
-    parser.add_argument("--label-audit", type=Path,
-                        help="label-audit fixture (CSV uid,taxonomy_label,verdict) to summarise "
-                        "in the card")
+    parser.add_argument(
+        "--params",
+        type=json.loads,
+        default={},
+        help="ClusterClassifier parameters as JSON, e.g. '{\"C\": 0.3}'",
+    )
+    parser.add_argument(
+        "--policy-out",
+        type=Path,
+        help="also tune a policy on gold out-of-fold probabilities and write it",
+    )
+    parser.add_argument(
+        "--policy-report", type=Path, help="where to write the tuned policy's report (JSON)"
+    )
+    parser.add_argument(
+        "--base-policy",
+        type=Path,
+        help="policy whose clusters and dates the tuned policy keeps "
+        "(default: the packaged policy)",
+    )
+    parser.add_argument(
+        "--label-audit",
+        type=Path,
+        help="label-audit fixture (CSV uid,taxonomy_label,verdict) to summarise in the card",
+    )
     parser.set_defaults(func=run)
 
 
@@ -54,7 +73,7 @@ def _write_oof(path: Path, report: Any) -> None:
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["hid", "label", *(f"p_{c}" for c in CLUSTERS)])
-        for example, row in zip(report.gold, report.gold_oof_proba):
+        for example, row in zip(report.gold, report.gold_oof_proba, strict=True):
             writer.writerow([example.uid, example.label, *(f"{p:.6f}" for p in row)])
 
 
@@ -65,10 +84,17 @@ def run(args: argparse.Namespace) -> int:
     from akarclf.training import TrainingConfig, train
 
     config = TrainingConfig(
-        seed=args.seed, use_gold=not args.no_gold, ablation=not args.no_ablation,
-        n_jobs=args.jobs, params=dict(args.params),
+        seed=args.seed,
+        use_gold=not args.no_gold,
+        ablation=not args.no_ablation,
+        n_jobs=args.jobs,
+        params=dict(args.params),
     )
-    command = "akarclf " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else "akarclf train"
+    command = (
+        "akarclf " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        if sys.argv[1:]
+        else "akarclf train"
+    )
     print(f"training on {args.data} (seed {args.seed}) ...", file=sys.stderr)
     model, report = train(args.data, config)
 
@@ -82,14 +108,17 @@ def run(args: argparse.Namespace) -> int:
         from akarclf.training import label_counts
 
         audit = {
-            "as_sampled": summarise_audit(args.label_audit,
-                                          label_counts=label_counts(report.data.examples)),
-            "current_taxonomy": rescore_audit(args.label_audit, report.data.examples,
-                                              report.data.taxonomy_version),
+            "as_sampled": summarise_audit(
+                args.label_audit, label_counts=label_counts(report.data.examples)
+            ),
+            "current_taxonomy": rescore_audit(
+                args.label_audit, report.data.examples, report.data.taxonomy_version
+            ),
         }
 
-    provisional = build_card(report, command=command, policy_reports=policy_reports,
-                             label_audit=audit)
+    provisional = build_card(
+        report, command=command, policy_reports=policy_reports, label_audit=audit
+    )
     metadata = {
         "training_data_sha256": report.data.fingerprint,
         "taxonomy_version": report.data.taxonomy_version,
@@ -108,23 +137,42 @@ def run(args: argparse.Namespace) -> int:
     from akarclf.persistence import read_metadata
 
     saved = read_metadata(path)
-    card = build_card(report, command=command, model_metadata={
-        k: saved.get(k) for k in ("model_version", "created_at", "akarclf_version",
-                                  "sklearn_version", "sha256", "labels")
-    }, policy_reports=policy_reports, label_audit=audit)
-    json_path, md_path = write_card(card, path)
+    card = build_card(
+        report,
+        command=command,
+        model_metadata={
+            k: saved.get(k)
+            for k in (
+                "model_version",
+                "created_at",
+                "akarclf_version",
+                "sklearn_version",
+                "sha256",
+                "labels",
+            )
+        },
+        policy_reports=policy_reports,
+        label_audit=audit,
+    )
+    __, md_path = write_card(card, path)
     if report.gold_oof_proba is not None:
         _write_oof(path.with_suffix(".gold_oof.csv"), report)
     size_mb = path.stat().st_size / 1e6
     test = card["metrics"]["test"]
-    print(f"saved {path} ({size_mb:.1f} MB) in {report.seconds:.0f} s; card {md_path}",
-          file=sys.stderr)
-    print(f"held-out split: macro-F1 {test['macro_f1']:.4f}, accuracy {test['accuracy']:.4f}, "
-          f"ECE {test['ece']:.4f}")
+    print(
+        f"saved {path} ({size_mb:.1f} MB) in {report.seconds:.0f} s; card {md_path}",
+        file=sys.stderr,
+    )
+    print(
+        f"held-out split: macro-F1 {test['macro_f1']:.4f}, accuracy {test['accuracy']:.4f}, "
+        f"ECE {test['ece']:.4f}"
+    )
     if "gold_out_of_fold" in card["metrics"]:
         gold = card["metrics"]["gold_out_of_fold"]
-        print(f"gold_dev out-of-fold: macro-F1 {gold['macro_f1']:.4f}, "
-              f"accuracy {gold['accuracy']:.4f}, ECE {gold['ece']:.4f}")
+        print(
+            f"gold_dev out-of-fold: macro-F1 {gold['macro_f1']:.4f}, "
+            f"accuracy {gold['accuracy']:.4f}, ECE {gold['ece']:.4f}"
+        )
     return 0
 
 
@@ -139,10 +187,16 @@ def _tune_policy(args: argparse.Namespace, report: Any) -> dict[str, Any]:
     base = load_policy(args.base_policy)
     gold_titles = [e.title for e in report.gold]
     result = tune_thresholds(
-        report.gold_oof_proba, list(CLUSTERS), [e.label for e in report.gold],
-        policy=base, blank=blank_mask(gold_titles), seed=args.seed,
-        provenance={"data": "gold_dev.csv out-of-fold probabilities of akarclf train",
-                    "training_data_sha256": report.data.fingerprint},
+        report.gold_oof_proba,
+        list(CLUSTERS),
+        [e.label for e in report.gold],
+        policy=base,
+        blank=blank_mask(gold_titles),
+        seed=args.seed,
+        provenance={
+            "data": "gold_dev.csv out-of-fold probabilities of akarclf train",
+            "training_data_sha256": report.data.fingerprint,
+        },
     )
     policy = result.policy
     args.policy_out.parent.mkdir(parents=True, exist_ok=True)
@@ -150,13 +204,23 @@ def _tune_policy(args: argparse.Namespace, report: Any) -> dict[str, Any]:
     test_titles = [e.title for e in report.split.test]
     reports = {
         "gold_dev (out-of-fold, tuning data)": result.report,
-        "held-out split": gate_report(report.test_proba, list(CLUSTERS),
-                                      [e.label for e in report.split.test], policy,
-                                      blank=blank_mask(test_titles), seed=args.seed),
+        "held-out split": gate_report(
+            report.test_proba,
+            list(CLUSTERS),
+            [e.label for e in report.split.test],
+            policy,
+            blank=blank_mask(test_titles),
+            seed=args.seed,
+        ),
     }
     if args.policy_report is not None:
         args.policy_report.write_text(json.dumps(result.report, indent=2) + "\n", encoding="utf-8")
-    print(f"policy {policy.label}: block >= {policy.block_threshold}, "
-          f"review >= {policy.review_threshold} -> {args.policy_out}", file=sys.stderr)
-    return {"thresholds": {"block": policy.block_threshold, "review": policy.review_threshold},
-            "reports": reports}
+    print(
+        f"policy {policy.label}: block >= {policy.block_threshold}, "
+        f"review >= {policy.review_threshold} -> {args.policy_out}",
+        file=sys.stderr,
+    )
+    return {
+        "thresholds": {"block": policy.block_threshold, "review": policy.review_threshold},
+        "reports": reports,
+    }
