@@ -41,7 +41,7 @@ from akarclf.flags import (
     parse_cross_border_many,
 )
 from akarclf.policy import ACTIONS, Policy, as_date, load_policy, today_utc
-from akarclf.text import blank_mask, check_title
+from akarclf.text import check_title
 
 #: Possible decisions, strictest first (the same strings as the policy's actions).
 DECISIONS: Final[tuple[str, ...]] = ACTIONS
@@ -374,14 +374,16 @@ def decide(
         return []
     model = _default_model() if model is None else model
 
-    proba = np.asarray(model.predict_proba(title_list), dtype=np.float64)
+    from akarclf.model import predict_with_blank
+
+    proba, blank = predict_with_blank(model, title_list)
     classes = [str(c) for c in model.classes_]
     if proba.shape != (len(title_list), len(classes)):
         raise ValueError(
             f"the model returned probabilities of shape {proba.shape} for {len(title_list)} "
             f"titles and {len(classes)} classes"
         )
-    result = gate(proba, classes, flags, blank_mask(title_list), policy, decision_date)
+    result = gate(proba, classes, flags, blank, policy, decision_date)
     model_version = str(model.model_version)
     present = [c for c in CLUSTERS if c in classes]
     ordered = proba[:, [classes.index(c) for c in present]].tolist()

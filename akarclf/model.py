@@ -24,7 +24,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from akarclf.clusters import CLUSTERS
 from akarclf.features import CachedCharTfidfVectorizer, CachedWordTfidfVectorizer
-from akarclf.text import WordAnalyzer, check_title, load_lexicon, normalize_title
+from akarclf.text import WordAnalyzer, blank_mask, check_title, load_lexicon, normalize_title
 
 #: Version label of a model that was never saved (a saved model carries its file's label).
 UNSAVED = "unsaved"
@@ -174,12 +174,26 @@ class ClusterClassifier(ClassifierMixin, BaseEstimator):
         Titles with no usable words get the model's answer for an empty title; use
         :func:`akarclf.text.blank_mask` to find them (the gate sends them to review).
         """
-        proba = self.calibrated_.predict_proba(self.transform_titles(X))
+        return self._apply_prior(self.calibrated_.predict_proba(self.transform_titles(X)))
+
+    def _apply_prior(self, proba: np.ndarray) -> np.ndarray:
         ratio = self._prior_ratio()
         if ratio is not None:
             proba = proba * ratio
             proba /= proba.sum(axis=1, keepdims=True)
         return np.asarray(proba)
+
+    def predict_proba_and_blank(self, X: Iterable[object]) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`predict_proba` and :func:`akarclf.text.blank_mask` from one normalisation.
+
+        The gate needs both; normalising every title once instead of twice is a fifth of the
+        cost of scoring.
+        """
+        check_is_fitted(self, "calibrated_")
+        normalized = _normalize_all(X)
+        blank = np.fromiter((not t for t in normalized), dtype=bool, count=len(normalized))
+        proba = self.calibrated_.predict_proba(self.features_.transform(normalized))
+        return self._apply_prior(proba), blank
 
     def predict(self, X: Iterable[object]) -> np.ndarray:
         """The most probable cluster of each title."""
@@ -273,3 +287,18 @@ def load_model(path: str | Path | None = None, **options: Any) -> ClusterClassif
 
     model: ClusterClassifier = _load(path, expected_type=ClusterClassifier, **options)
     return model
+
+
+def predict_with_blank(model: Any, titles: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities and the blank-title mask of ``titles`` for any model.
+
+    Uses the model's ``predict_proba_and_blank`` when it has one (one normalisation pass),
+    else ``predict_proba`` plus :func:`akarclf.text.blank_mask`; the gate and the batch scorer
+    both go through here.
+    """
+    combined = getattr(model, "predict_proba_and_blank", None)
+    if combined is not None:
+        proba, blank = combined(titles)
+    else:
+        proba, blank = model.predict_proba(titles), blank_mask(titles)
+    return np.asarray(proba, dtype=np.float64), np.asarray(blank, dtype=bool)

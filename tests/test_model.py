@@ -149,3 +149,23 @@ def test_save_and_load_round_trip(fitted: ClusterClassifier, tmp_path) -> None: 
     np.testing.assert_allclose(loaded.predict_proba(TEXTS), fitted.predict_proba(TEXTS))
     assert loaded.metadata_["note"] == "test"
     assert loaded.model_version != "unsaved"
+
+
+def test_predict_proba_and_blank_match_the_separate_calls(fitted: ClusterClassifier) -> None:
+    from akarclf.model import predict_with_blank
+    from akarclf.text import blank_mask
+
+    titles = ["Kaos polos", "", "🎉", "kopi bubuk [COD]"]
+    proba, blank = fitted.predict_proba_and_blank(titles)
+    np.testing.assert_allclose(proba, fitted.predict_proba(titles))
+    assert blank.tolist() == blank_mask(titles).tolist() == [False, True, True, False]
+
+    class PlainModel:  # a model without the combined method takes the two-call path
+        classes_ = fitted.classes_
+
+        def predict_proba(self, titles: list[str]) -> np.ndarray:
+            return fitted.predict_proba(titles)
+
+    plain_proba, plain_blank = predict_with_blank(PlainModel(), titles)
+    np.testing.assert_allclose(plain_proba, proba)
+    assert plain_blank.tolist() == blank.tolist()
