@@ -4,20 +4,20 @@ Catalogue titles reuse a small vocabulary of words. Character n-grams within wor
 (``char_wb``) are a sum over a title's words, and word features are a sum over its words and
 adjacent word pairs, so caching the feature columns of each word and pair turns the most
 expensive step of scoring (building a few hundred n-gram strings per title in Python) into a
-few list extensions per title. Fitting is scikit-learn's own; ``transform`` gives exactly what
-``TfidfVectorizer.transform`` gives (see ``tests/test_features.py``).
+few list extensions per title. Vocabulary, idf and output are exactly scikit-learn's
+``TfidfVectorizer`` (see ``tests/test_features.py``); only the counting loop is replaced.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.utils.validation import check_is_fitted
 
 from akarclf.text import WordAnalyzer
 
@@ -38,31 +38,49 @@ class _UnitCachedTfidf(TfidfVectorizer):
     def _unit_features(self) -> Callable[[str], list[str]]:
         raise NotImplementedError
 
-    def transform(self, raw_documents: Iterable[str]) -> Any:
-        check_is_fitted(self, "vocabulary_")
+    def _count_vocab(self, raw_documents: Iterable[str], fixed_vocab: bool) -> Any:
+        """Term counts (and, when fitting, the vocabulary) from per-unit features.
+
+        Overrides scikit-learn's counting loop, the one place both ``fit`` and ``transform``
+        analyse documents: when fitting, each distinct unit's n-gram strings are built once;
+        when transforming, each unit's column indices are cached across calls.
+        """
         if not self._cacheable():
-            return super().transform(raw_documents)
+            return super()._count_vocab(raw_documents, fixed_vocab)
         if isinstance(raw_documents, str):
             raise ValueError("Iterable over raw text documents expected, string object received.")
-        cache: dict[str, tuple[int, ...]] | None = self.__dict__.get("_unit_cache")
-        if cache is None:
-            cache = self.__dict__.setdefault("_unit_cache", {})
-        vocabulary = self.vocabulary_
-        features = None
+        features = self._unit_features()
         indices: list[int] = []
         indptr = [0]
-        for document in raw_documents:
-            for unit in self._units(document):
-                columns = cache.get(unit)
-                if columns is None:
-                    if features is None:
-                        features = self._unit_features()
-                    columns = tuple(vocabulary[g] for g in features(unit) if g in vocabulary)
-                    if len(cache) >= UNIT_CACHE_SIZE:
-                        cache.clear()
-                    cache[unit] = columns
-                indices.extend(columns)
-            indptr.append(len(indices))
+        if fixed_vocab:
+            vocabulary: dict[str, int] = self.vocabulary_
+            cache: dict[str, tuple[int, ...]] | None = self.__dict__.get("_unit_cache")
+            if cache is None:
+                cache = self.__dict__.setdefault("_unit_cache", {})
+            for document in raw_documents:
+                for unit in self._units(document):
+                    columns = cache.get(unit)
+                    if columns is None:
+                        columns = tuple(vocabulary[g] for g in features(unit) if g in vocabulary)
+                        if len(cache) >= UNIT_CACHE_SIZE:
+                            cache.clear()
+                        cache[unit] = columns
+                    indices.extend(columns)
+                indptr.append(len(indices))
+        else:
+            growing: defaultdict[str, int] = defaultdict()
+            growing.default_factory = growing.__len__
+            grams_of: dict[str, list[str]] = {}
+            for document in raw_documents:
+                for unit in self._units(document):
+                    grams = grams_of.get(unit)
+                    if grams is None:
+                        grams = grams_of[unit] = features(unit)
+                    indices.extend(growing[g] for g in grams)
+                indptr.append(len(indices))
+            vocabulary = dict(growing)
+            if not vocabulary:
+                raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
         counts = sp.csr_matrix(
             (
                 np.ones(len(indices), dtype=self.dtype),
@@ -72,7 +90,7 @@ class _UnitCachedTfidf(TfidfVectorizer):
             shape=(len(indptr) - 1, len(vocabulary)),
         )
         counts.sum_duplicates()
-        return self._tfidf.transform(counts, copy=False)
+        return vocabulary, counts
 
     def __getstate__(self) -> dict[str, Any]:
         state: dict[str, Any] = dict(super().__getstate__())

@@ -26,6 +26,15 @@ def _pair() -> tuple[TfidfVectorizer, CachedCharTfidfVectorizer]:
     return TfidfVectorizer(**options).fit(DOCS), CachedCharTfidfVectorizer(**options).fit(DOCS)
 
 
+def test_fit_learns_sklearns_vocabulary_and_idf() -> None:
+    reference, cached = _pair()
+    assert cached.vocabulary_ == reference.vocabulary_
+    np.testing.assert_allclose(cached.idf_, reference.idf_)
+    options = {"analyzer": "char_wb", "ngram_range": (2, 4), "min_df": 2, "max_df": 0.5}
+    limited = CachedCharTfidfVectorizer(**options).fit(DOCS)
+    assert limited.vocabulary_ == TfidfVectorizer(**options).fit(DOCS).vocabulary_
+
+
 def test_transform_equals_sklearn_char_wb() -> None:
     reference, cached = _pair()
     for docs in (DOCS, NEW, NEW):  # the third pass is served from the cache
@@ -48,6 +57,10 @@ def test_word_transform_equals_sklearn_with_the_same_analyzer() -> None:
         options = {"analyzer": analyzer, "min_df": 1, "sublinear_tf": True}
         reference = TfidfVectorizer(**options).fit(DOCS)
         cached = CachedWordTfidfVectorizer(**options).fit(DOCS)
+        assert cached.vocabulary_ == reference.vocabulary_
+        np.testing.assert_allclose(
+            cached.fit_transform(DOCS).toarray(), reference.fit_transform(DOCS).toarray(), rtol=1e-6
+        )
         for docs in (DOCS, NEW, NEW):
             np.testing.assert_allclose(
                 cached.transform(docs).toarray(), reference.transform(docs).toarray(), rtol=1e-6
