@@ -124,13 +124,18 @@ class CachedWordTfidfVectorizer(_UnitCachedTfidf):
 
     def _units(self, document: str) -> list[str]:
         words = document.split()
-        return words + [f"{a} {b}" for a, b in itertools.pairwise(words)]
+        units = words + [f"{a} {b}" for a, b in itertools.pairwise(words)]
+        if words and self.analyzer.head:
+            units.append("^" + words[0])
+        return units
 
     def _unit_features(self) -> Callable[[str], list[str]]:
         analyzer = self.analyzer
         assert isinstance(analyzer, WordAnalyzer)
 
         def features(unit: str) -> list[str]:
+            if unit.startswith("^"):
+                return analyzer.head_grams(unit[1:])
             first, _, second = unit.partition(" ")
             return analyzer.pair_grams(first, second) if second else analyzer.word_grams(first)
 

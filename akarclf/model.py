@@ -61,6 +61,8 @@ class ClusterClassifier(ClassifierMixin, BaseEstimator):
         Add ``lex=<cluster>`` features from the packaged product-noun lexicon
         (``akarclf/data/lexicon.toml``); the lexicon is copied into the fitted model, so a
         later edit of the file does not change a saved model's features.
+    head_word : bool
+        Add a feature for the title's first word, which usually names the product.
     random_state : int
         Seed of the calibration folds.
     """
@@ -75,6 +77,7 @@ class ClusterClassifier(ClassifierMixin, BaseEstimator):
         calibration_folds: int = 5,
         class_prior: Mapping[str, float] | None = None,
         lexicon: bool = True,
+        head_word: bool = True,
         random_state: int = 0,
     ) -> None:
         self.word_features = word_features
@@ -85,6 +88,7 @@ class ClusterClassifier(ClassifierMixin, BaseEstimator):
         self.calibration_folds = calibration_folds
         self.class_prior = class_prior
         self.lexicon = lexicon
+        self.head_word = head_word
         self.random_state = random_state
 
     # -- fitting -----------------------------------------------------------------------------
@@ -97,7 +101,12 @@ class ClusterClassifier(ClassifierMixin, BaseEstimator):
             (
                 "word",
                 CachedWordTfidfVectorizer(
-                    analyzer=WordAnalyzer(self.word_features, self.word_ngram_max, lexicon),  # type: ignore[arg-type]
+                    analyzer=WordAnalyzer(
+                        self.word_features,  # type: ignore[arg-type]
+                        self.word_ngram_max,
+                        lexicon,
+                        self.head_word,
+                    ),
                     min_df=self.min_df,
                     sublinear_tf=True,
                     dtype=np.float32,

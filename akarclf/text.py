@@ -149,6 +149,10 @@ class WordAnalyzer:
     ``surface``: word n-grams of the words as written; ``stem``: the same n-grams over Sastrawi
     stems; ``both``: surface n-grams plus stem unigrams marked ``~`` where the stem differs from
     the word (so ``kerajinan`` keeps its own feature and also shares ``~rajin`` with ``rajinan``).
+    With a ``lexicon`` (word or two-word phrase -> cluster, see :func:`load_lexicon`), every
+    lexicon entry in the title adds a ``lex=<cluster>`` feature shared by all product nouns of
+    that cluster, which carries rare nouns that training saw too seldom to weigh on their own.
+    With ``head``, the first word also gives a ``^word`` feature (see :meth:`head_grams`).
     """
 
     def __init__(
@@ -156,6 +160,7 @@ class WordAnalyzer:
         features: WordFeatures = "both",
         ngram_max: int = 2,
         lexicon: dict[str, str] | None = None,
+        head: bool = False,
     ) -> None:
         if features not in ("surface", "stem", "both"):
             raise ValueError(f"features must be 'surface', 'stem' or 'both', got {features!r}")
@@ -164,6 +169,7 @@ class WordAnalyzer:
         self.features = features
         self.ngram_max = ngram_max
         self.lexicon = lexicon
+        self.head = head
 
     def _base(self, word: str) -> str:
         return stem_token(word) if self.features == "stem" else word
@@ -188,9 +194,16 @@ class WordAnalyzer:
             grams.append("lex=" + self.lexicon[pair])
         return grams
 
+    def head_grams(self, word: str) -> list[str]:
+        """Feature of the title's first word, marked ``^``: Indonesian titles usually open with
+        the product noun (``rak sepatu`` is a rack, ``sepatu rak`` would be a shoe)."""
+        return ["^" + self._base(word)]
+
     def __call__(self, normalized: str) -> list[str]:
         words = normalized.split()
         grams = [g for w in words for g in self.word_grams(w)]
+        if self.head and words:
+            grams.extend(self.head_grams(words[0]))
         grams.extend(g for a, b in itertools.pairwise(words) for g in self.pair_grams(a, b))
         if self.ngram_max > 2:
             bases = [self._base(w) for w in words]
@@ -204,6 +217,7 @@ class WordAnalyzer:
             and other.features == self.features
             and other.ngram_max == self.ngram_max
             and other.lexicon == self.lexicon
+            and other.head == self.head
         )
 
     def __hash__(self) -> int:

@@ -52,8 +52,8 @@ def test_cache_is_not_pickled() -> None:
 
 
 def test_word_transform_equals_sklearn_with_the_same_analyzer() -> None:
-    for features in ("surface", "stem", "both"):
-        analyzer = WordAnalyzer(features, 2, load_lexicon()[1])  # type: ignore[arg-type]
+    for features, head in (("surface", False), ("stem", True), ("both", True)):
+        analyzer = WordAnalyzer(features, 2, load_lexicon()[1], head)  # type: ignore[arg-type]
         options = {"analyzer": analyzer, "min_df": 1, "sublinear_tf": True}
         reference = TfidfVectorizer(**options).fit(DOCS)
         cached = CachedWordTfidfVectorizer(**options).fit(DOCS)
