@@ -67,6 +67,21 @@ def test_blank_titles_go_to_review_as_the_gate_decides() -> None:
     assert columns["reason"].tolist()[0] == "EMPTY_TITLE"
 
 
+class _CombinedStub(StubModel):
+    """A model that computes the blank mask with its probabilities (one normalisation)."""
+
+    def predict_proba_and_blank(self, titles: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        blank = np.array([t == "kosong" for t in titles])  # its own notion, to be visible
+        return self.predict_proba(titles), blank
+
+
+def test_the_models_own_blank_mask_is_used_when_it_has_one() -> None:
+    columns = score_columns(
+        ["kosong", "!!!", "Kaos"], [1, 1, 1], model=_CombinedStub(), policy=stub_policy()
+    )
+    assert columns["reason"].tolist() == ["EMPTY_TITLE", "NOT_PROTECTED", "NOT_PROTECTED"]
+
+
 def test_no_rows_gives_empty_columns_without_calling_the_model() -> None:
     model = StubModel()
     columns = score_columns([], np.zeros(0, dtype=np.int8), model=model, policy=stub_policy())

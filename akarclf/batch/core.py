@@ -86,7 +86,7 @@ def score_columns(
     for the rest. Probability columns are taken from the model by class name, never by position.
     """
     from akarclf.gate import gate
-    from akarclf.text import blank_mask
+    from akarclf.model import predict_with_blank
 
     n = len(titles)
     flags = np.asarray(cross_border, dtype=np.int8)
@@ -102,10 +102,10 @@ def score_columns(
     missing = [c for c in CLUSTERS if c not in classes]
     if missing:
         raise ValueError(f"model has no probability for cluster(s) {', '.join(missing)}")
-    proba = np.asarray(model.predict_proba(titles), dtype=np.float64)
+    # One normalisation pass for both, when the model offers it.
+    proba, blank = predict_with_blank(model, titles)
     if proba.shape != (n, len(classes)):
         raise ValueError(f"model returned probabilities of shape {proba.shape} for {n} titles")
-    blank = blank_mask(titles)
     result = gate(proba, classes, flags, blank, policy, on)
 
     columns: dict[str, np.ndarray] = {

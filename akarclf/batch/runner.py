@@ -129,7 +129,8 @@ def score_file(
     defaults. ``cross_border_col`` None uses a ``cross_border`` column when there is one and
     otherwise treats every listing as cross-border. Rows that cannot be scored are written
     to ``rejects`` (default ``OUTPUT.rejects.csv``). With ``jobs`` > 1 chunks are scored in
-    worker processes (each loads the model once) and written in input order. Raises
+    ``jobs`` processes (this one and ``jobs - 1`` workers, each loading the model once) and
+    written in input order. Raises
     :class:`UsageError` for wrong arguments; the output appears only when the run completes.
     """
     from akarclf.policy import load_policy

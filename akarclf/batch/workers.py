@@ -1,9 +1,10 @@
 """Score one chunk into output text, in this process or in a pool of worker processes.
 
 A chunk is scored by :func:`akarclf.batch.core.score_columns` and formatted to text in the same
-process, so the main process only reads, writes and counts. Worker processes load the model and
-policy once (in the pool initializer) and return results that :class:`PoolScorer` hands back
-in input order, with at most a few chunks in flight so memory does not grow with the input.
+process. Worker processes load the model and policy once (in the pool initializer);
+:class:`PoolScorer` hands their results back in input order, scores chunks itself when the
+workers are busy, and keeps at most a few chunks in flight so memory does not grow with the
+input.
 """
 
 from __future__ import annotations
@@ -145,6 +146,14 @@ class InlineScorer:
         self.close()
 
 
+def _ready(item: Future[ChunkResult] | ChunkResult) -> bool:
+    return not isinstance(item, Future) or item.done()
+
+
+def _result(item: Future[ChunkResult] | ChunkResult) -> ChunkResult:
+    return item.result() if isinstance(item, Future) else item
+
+
 # State of a worker process, set once by the pool initializer.
 _WORKER: dict[str, Any] = {}
 
@@ -170,7 +179,13 @@ def _start_method() -> str:
 
 
 class PoolScorer:
-    """Scores chunks in ``jobs`` worker processes; results come back in input order."""
+    """Scores chunks in ``jobs`` processes: ``jobs - 1`` workers and this one; input order kept.
+
+    Chunks go to the workers while they have fewer than :data:`IN_FLIGHT_PER_WORKER` chunks
+    each in hand; otherwise this process, which reads and writes anyway, scores the chunk
+    itself. So ``jobs`` processes score and load the model (once each), with no process that
+    only waits, and at most ``jobs * IN_FLIGHT_PER_WORKER`` chunks are held at any time.
+    """
 
     def __init__(self, setup: ScoringSetup, jobs: int) -> None:
         if jobs < 2:
@@ -181,21 +196,29 @@ class PoolScorer:
             # Imported once in the fork server, so each worker starts with them loaded.
             context.set_forkserver_preload(_PRELOAD)
         self._pool = ProcessPoolExecutor(
-            max_workers=jobs,
+            max_workers=jobs - 1,
             mp_context=context,
             initializer=_init_worker,
             initargs=(setup,),
         )
+        self._model, self._setup = load(setup)
+        self.chunks_here = 0
 
     def map(self, chunks: Iterable[Chunk]) -> Iterator[ChunkResult]:
+        workers = self.jobs - 1
         window = self.jobs * IN_FLIGHT_PER_WORKER
-        pending: deque[Future[ChunkResult]] = deque()
+        pending: deque[Future[ChunkResult] | ChunkResult] = deque()
         for chunk in chunks:
-            pending.append(self._pool.submit(_score_in_worker, chunk))
-            if len(pending) >= window:
-                yield pending.popleft().result()
+            busy = sum(1 for p in pending if isinstance(p, Future) and not p.done())
+            if busy < workers * IN_FLIGHT_PER_WORKER:
+                pending.append(self._pool.submit(_score_in_worker, chunk))
+            else:
+                pending.append(score_chunk(chunk, self._model, self._setup))
+                self.chunks_here += 1
+            while pending and (len(pending) >= window or _ready(pending[0])):
+                yield _result(pending.popleft())
         while pending:
-            yield pending.popleft().result()
+            yield _result(pending.popleft())
 
     def close(self) -> None:
         """Stop the workers; chunks not yet started are cancelled."""

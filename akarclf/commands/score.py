@@ -85,7 +85,11 @@ def register(subparsers: Any) -> None:
         help=f"rows scored at a time (default: {DEFAULT_CHUNK_SIZE})",
     )
     parser.add_argument(
-        "--jobs", type=_positive, default=1, metavar="N", help="worker processes (default: 1)"
+        "--jobs",
+        type=_positive,
+        default=1,
+        metavar="N",
+        help="processes that score: this one and N-1 workers (default: 1)",
     )
     parser.add_argument(
         "--explain", action="store_true", help="add an evidence column (n-grams and weights)"
