@@ -34,8 +34,10 @@ DEFAULT_N_BINS = 15
 #: measurements, and are written into the output next to each figure.
 DEFAULT_OTHER_SHARES: tuple[float, ...] = (0.9, 0.95, 0.99)
 
-#: Tolerance for probability rows that should sum to one.
-_SUM_TOLERANCE = 1e-6
+#: Tolerance for probability rows that should sum to one. Loose enough for probabilities read
+#: back from a CSV written with a few decimals (each rounded column adds its error); rows
+#: within it are renormalised, rows outside it are an error (scores, not probabilities).
+_SUM_TOLERANCE = 1e-3
 
 #: Normal quantile for the two-sided 95 % Wilson score interval.
 _Z95 = 1.959963984540054
@@ -98,8 +100,9 @@ def _proba_in_cluster_order(proba: object, classes: Sequence[object], n_rows: in
         raise ValueError(f"proba row {row} sums to {sums[row]:.6g}; probabilities must sum to 1")
     ordered = np.zeros((n_rows, len(CLUSTERS)))
     for column, name in enumerate(names):
-        ordered[:, CLUSTERS.index(name)] = matrix[:, column]
-    return np.clip(ordered, 0.0, 1.0)
+        ordered[:, CLUSTERS.index(name)] = np.clip(matrix[:, column], 0.0, None)
+    normalised: np.ndarray = ordered / ordered.sum(axis=1, keepdims=True)
+    return normalised
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:
@@ -190,7 +193,8 @@ def evaluate_predictions(
     """Score predicted probabilities against true cluster labels.
 
     ``labels`` are true cluster ids; ``proba`` is an ``(n, len(classes))`` array whose columns
-    are named by ``classes`` in any order (pass the model's ``classes_``); rows must sum to 1.
+    are named by ``classes`` in any order (pass the model's ``classes_``); rows must sum to 1
+    (within 1e-3, so probabilities read back from a CSV are accepted; they are renormalised).
     Bad input raises ValueError naming the row (0-based) or the field.
 
     The result contains only str keys, ints, floats, None, lists and dicts, so it can be

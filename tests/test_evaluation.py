@@ -127,6 +127,16 @@ def test_column_order_follows_classes() -> None:
     assert permuted == in_clusters_order
 
 
+def test_rounded_probabilities_are_accepted_and_renormalised() -> None:
+    # as read back from a CSV written with 6 decimals: rows sum to 1 +- a few 1e-6
+    labels = [OTHER, CRAFTS]
+    proba = [[0.000001, 0.000002, 0.000004, 0.999991], [0.333334, 0.000001, 0.666667, 0.000001]]
+    metrics = evaluate_predictions(labels, proba, CLUSTERS)
+    assert metrics["accuracy"] == 1.0
+    exact = np.array(proba) / np.array(proba).sum(axis=1, keepdims=True)
+    assert metrics["brier"] == pytest.approx(((exact - onehot(labels)) ** 2).sum(axis=1).mean())
+
+
 def test_cluster_missing_from_model_is_never_predicted() -> None:
     classes = [TEXTILE_FASHION, OTHER]
     labels = [TEXTILE_FASHION, OTHER, CRAFTS]
@@ -264,7 +274,7 @@ def test_result_is_plain_json_with_documented_keys() -> None:
         ([OTHER], [row(OTHER, 0.7)] * 2, CLUSTERS, "shape"),
         ([OTHER], [[0.5, 0.5]], [OTHER, "food"], "'food'"),
         ([OTHER], [[0.5, 0.5]], [OTHER, OTHER], "duplicates"),
-        ([OTHER, OTHER], [row(OTHER, 0.7), [0.5, 0.5, 0.5, 0.5]], CLUSTERS, "row 1 sums to 2"),
+        ([OTHER, OTHER], [row(OTHER, 0.7), [0.5, 0.5, 0.0, 0.01]], CLUSTERS, "row 1 sums to 1.01"),
         ([OTHER, OTHER], [row(OTHER, 0.7), [np.nan, 0, 0, 1]], CLUSTERS, "row 1 is not finite"),
         ([OTHER], [[1.5, -0.5, 0, 0]], CLUSTERS, "row 0 has a negative"),
         ([], np.zeros((0, 4)), CLUSTERS, "no rows"),
