@@ -30,19 +30,38 @@ _EXPORTS: dict[str, str] = {
     "score_records": "akarclf.batch",
     "score_frame": "akarclf.frame",
     "evaluate_model": "akarclf.evaluation",
+    "evaluate_predictions": "akarclf.evaluation",
+    "save_evaluation_png": "akarclf.plots",
+    "load_training_data": "akarclf.datasets",
+    "load_gold": "akarclf.datasets",
+    "load_taxonomy": "akarclf.taxonomy",
+    "group_split": "akarclf.splits",
+    "train": "akarclf.training",
+    "TrainingConfig": "akarclf.training",
+    "build_card": "akarclf.model_card",
+    "write_card": "akarclf.model_card",
+    "tune_thresholds": "akarclf.tuning",
+    "gate_report": "akarclf.tuning",
 }
 
 __all__ = ["CLUSTERS", "PROTECTABLE_CLUSTERS", "__version__", *sorted(_EXPORTS)]
 
 if TYPE_CHECKING:  # pragma: no cover
     from akarclf.batch import score_file, score_records
-    from akarclf.evaluation import evaluate_model
+    from akarclf.datasets import load_gold, load_training_data
+    from akarclf.evaluation import evaluate_model, evaluate_predictions
     from akarclf.frame import score_frame
     from akarclf.gate import DecisionRecord, decide
     from akarclf.model import ClusterClassifier, load_model
+    from akarclf.model_card import build_card, write_card
     from akarclf.persistence import ModelFileError, save_model
+    from akarclf.plots import save_evaluation_png
     from akarclf.policy import Policy, PolicyError, load_policy
+    from akarclf.splits import group_split
+    from akarclf.taxonomy import load_taxonomy
     from akarclf.text import TitleNormalizer, normalize_title
+    from akarclf.training import TrainingConfig, train
+    from akarclf.tuning import gate_report, tune_thresholds
 
 
 def __getattr__(name: str) -> Any:
