@@ -79,7 +79,7 @@ def test_the_models_own_blank_mask_is_used_when_it_has_one() -> None:
     columns = score_columns(
         ["kosong", "!!!", "Kaos"], [1, 1, 1], model=_CombinedStub(), policy=stub_policy()
     )
-    assert columns["reason"].tolist() == ["EMPTY_TITLE", "NOT_PROTECTED", "NOT_PROTECTED"]
+    assert columns["reason"].tolist() == ["EMPTY_TITLE", "NOT_PROTECTED", "PROTECTED_CLUSTER"]
 
 
 def test_no_rows_gives_empty_columns_without_calling_the_model() -> None:
