@@ -29,6 +29,7 @@ REPO = TESTS.parent
 
 DRIVER = """
 import sys
+import time
 sys.path[:0] = [{repo!r}, {tests!r}]
 from test_batch_stub import StubModel, write_stub_policy
 import akarclf.batch.workers as workers
@@ -51,6 +52,21 @@ def main(args: list[str]) -> int:
         if policy.is_file():
             args = [*args, "--policy", str(policy)]
     return _main(args)
+
+
+POOL_DRIVER = """
+import sys
+import time
+sys.path[:0] = [{repo!r}, {tests!r}]
+from test_batch_stub import StubModel, stub_policy
+from akarclf.batch import score_file
+if __name__ == "__main__":
+    try:
+        score_file(sys.argv[1], sys.argv[2], model=StubModel(delay=0.05), policy=stub_policy(),
+                   chunk_size=5, jobs=2)
+    except KeyboardInterrupt:
+        sys.exit(130)
+"""
 
 
 def _policy_arg(tmp_path: Path) -> list[str]:
@@ -200,6 +216,35 @@ def test_stdin_to_stdout_gzip_and_jsonl_in_a_subprocess(tmp_path: Path) -> None:
     assert (tmp_path / "stdout.rejects.csv").is_file()
 
 
+def _interrupt_when_writing(process: subprocess.Popen[bytes], out_dir: Path, signum: int) -> bytes:
+    """Wait until the run writes its temporary output, then send ``signum``; its stderr."""
+    deadline = time.monotonic() + 30
+    while not any(p.suffix == ".part" for p in out_dir.iterdir()):
+        assert process.poll() is None, process.stderr.read() if process.stderr else ""
+        assert time.monotonic() < deadline, "the run never started writing"
+        time.sleep(0.05)
+    time.sleep(0.5)  # well into the run (80 model calls of 0.05 s)
+    assert process.poll() is None, "the run finished before it could be interrupted"
+    os.kill(process.pid, signum)
+    return process.communicate(timeout=30)[1]
+
+
+def test_interrupted_jobs_run_leaves_no_output_file(tmp_path: Path) -> None:
+    source = _catalogue(tmp_path / "in.csv", 400)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    script = tmp_path / "pool_driver.py"  # a file: worker processes re-import the main module
+    script.write_text(POOL_DRIVER.format(repo=str(REPO), tests=str(TESTS)), encoding="utf-8")
+    process = subprocess.Popen(
+        [sys.executable, str(script), str(source), str(out_dir / "scored.csv")],
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+    )
+    err = _interrupt_when_writing(process, out_dir, signal.SIGINT)
+    assert process.returncode == 130, err.decode()
+    assert list(out_dir.iterdir()) == []
+
+
 @pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_interrupted_run_leaves_no_output_file(tmp_path: Path, signum: int, status: int) -> None:
     source = _catalogue(tmp_path / "in.csv", 400)
@@ -218,15 +263,7 @@ def test_interrupted_run_leaves_no_output_file(tmp_path: Path, signum: int, stat
         stderr=subprocess.PIPE,
         cwd=tmp_path,
     )
-    deadline = time.monotonic() + 30
-    while not any(p.suffix == ".part" for p in out_dir.iterdir()):
-        assert process.poll() is None, process.stderr.read() if process.stderr else ""
-        assert time.monotonic() < deadline, "the run never started writing"
-        time.sleep(0.05)
-    time.sleep(0.5)  # well into the run (80 model calls of 0.05 s)
-    assert process.poll() is None, "the run finished before it could be interrupted"
-    os.kill(process.pid, signum)
-    _, err = process.communicate(timeout=30)
+    err = _interrupt_when_writing(process, out_dir, signum)
     assert process.returncode == status, err.decode()
     assert b"interrupted" in err
     assert list(out_dir.iterdir()) == []  # no output, no rejects, no temporary file

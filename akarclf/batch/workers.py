@@ -220,9 +220,19 @@ class PoolScorer:
         while pending:
             yield _result(pending.popleft())
 
-    def close(self) -> None:
-        """Stop the workers; chunks not yet started are cancelled."""
-        self._pool.shutdown(wait=True, cancel_futures=True)
+    def close(self, abort: bool = False) -> None:
+        """Stop the workers; chunks not yet started are cancelled. ``abort`` (on Ctrl-C or an
+        error) also stops the chunks being scored instead of waiting for them."""
+        if not abort:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            return
+        # The executor has no public way to stop running work: end its worker processes.
+        processes = dict(getattr(self._pool, "_processes", None) or {})
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes.values():
+            process.terminate()
+        for process in processes.values():
+            process.join(timeout=5)
 
     def __enter__(self) -> PoolScorer:
         return self
@@ -233,4 +243,4 @@ class PoolScorer:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.close()
+        self.close(abort=exc_type is not None)
