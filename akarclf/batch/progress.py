@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from typing import IO, Any
+
+
+def _terminal_size(stream: IO[str]) -> tuple[int, int]:
+    """Columns and lines of the terminal behind ``stream``; 80 x 24 where unknown or reported
+    as 0 (a pty nobody sized), which would make tqdm hide its bar."""
+    try:
+        size = os.get_terminal_size(stream.fileno())
+    except (OSError, ValueError, AttributeError):
+        return 80, 24
+    return size.columns or 80, size.lines or 24
 
 
 class Progress:
@@ -22,8 +33,15 @@ class Progress:
                 from tqdm import tqdm
             except ImportError:
                 return
+            columns, lines = _terminal_size(self._stream)
             self._bar = tqdm(
-                file=self._stream, unit=" rows", unit_scale=True, desc="scoring", leave=True
+                file=self._stream,
+                unit=" rows",
+                unit_scale=True,
+                desc="scoring",
+                leave=True,
+                ncols=columns,
+                nrows=lines,
             )
 
     def update(self, rows: int) -> None:
