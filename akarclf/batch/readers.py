@@ -109,6 +109,9 @@ class ReadStats:
 class RowReader:
     """Common chunking over a reader's records; subclasses implement :meth:`_records`."""
 
+    #: The column (or key) the cross-border flag is read from; None: every row cross-border.
+    cross_border_col: str | None = None
+
     def __init__(self) -> None:
         self.stats = ReadStats()
 
@@ -326,7 +329,7 @@ class JsonlReader(RowReader):
         super().__init__()
         self._stream = stream
         self.title_col = title_col
-        self.cross_border_col = cross_border_col or "cross_border"
+        self.cross_border_col: str = cross_border_col or "cross_border"
         self._reserved = frozenset(reserved)
 
     def _records(self) -> Iterator[tuple[int, Any, str, int] | Reject]:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Final
 
 from akarclf.batch.core import Model, output_columns
 from akarclf.batch.progress import Progress
-from akarclf.batch.readers import Chunk, UsageError, format_for, make_reader, open_input
+from akarclf.batch.readers import Chunk, CsvReader, UsageError, format_for, make_reader, open_input
 from akarclf.batch.workers import InlineScorer, PoolScorer, ScoringSetup
 from akarclf.batch.writers import AtomicTextFile, RejectsFile, csv_header, default_rejects_path
 from akarclf.clusters import CLUSTERS
@@ -176,9 +176,9 @@ def score_file(
                 cross_border_col=cross_border_col,
                 reserved=names,
             )
-            summary.cross_border_column = reader.cross_border_col  # type: ignore[attr-defined]
-            if fmt == "csv":
-                out.write(csv_header([*reader.header, *names]))  # type: ignore[attr-defined]
+            summary.cross_border_column = reader.cross_border_col
+            if isinstance(reader, CsvReader):
+                out.write(csv_header([*reader.header, *names]))
             chunks = _timed(reader.chunks(chunk_size, rejected.add), summary)
             for result in scorer.map(chunks):
                 tick = time.perf_counter()

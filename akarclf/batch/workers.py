@@ -201,7 +201,11 @@ class PoolScorer:
             initializer=_init_worker,
             initargs=(setup,),
         )
-        self._model, self._setup = load(setup)
+        try:
+            self._model, self._setup = load(setup)
+        except BaseException:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            raise
         self.chunks_here = 0
 
     def map(self, chunks: Iterable[Chunk]) -> Iterator[ChunkResult]:
