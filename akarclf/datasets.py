@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from akarclf.clusters import CLUSTERS
 from akarclf.taxonomy import Taxonomy, load_taxonomy
@@ -78,14 +79,25 @@ def _rows(path: Path) -> Iterable[tuple[int, dict[str, str]]]:
             yield reader.line_num, row
 
 
+def _feed(digest: Any, path: Path) -> None:
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of one file's bytes."""
+    digest = hashlib.sha256()
+    _feed(digest, path)
+    return digest.hexdigest()
+
+
 def file_fingerprint(paths: Iterable[Path]) -> str:
     """SHA-256 over the names and bytes of ``paths`` in the given order."""
     digest = hashlib.sha256()
     for path in paths:
         digest.update(path.name.encode())
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+        _feed(digest, path)
     return digest.hexdigest()
 
 

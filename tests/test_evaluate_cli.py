@@ -156,9 +156,11 @@ def test_bad_label_stops_before_loading_the_model(tmp_path: Path, loaded: list[s
     assert loaded == []
 
 
-def test_directory_data_is_refused_clearly(tmp_path: Path, loaded: list[str | None]) -> None:
+def test_a_directory_without_training_files_names_the_missing_file(
+    tmp_path: Path, loaded: list[str | None]
+) -> None:
     args = parse(["--data", str(tmp_path)])
-    with pytest.raises(ValueError, match="a directory"):
+    with pytest.raises(FileNotFoundError, match=r"tokopedia_umkm\.csv"):
         args.func(args)
 
 

@@ -141,3 +141,41 @@ def test_train_command_writes_model_card_and_oof(data_dir: Path, tmp_path: Path)
     assert len(rows) == len(TITLES)
     assert "title" not in rows[0]  # ids and probabilities only, never the titles
     assert model.metadata_["training_data_sha256"] == card["data"]["fingerprint_sha256"]
+    assert set(model.metadata_["training_files"]) >= {"tokopedia_umkm.csv", "gold_dev.csv"}
+
+
+def test_evaluate_rebuilds_the_held_out_split_of_a_data_folder(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "m.akarclf"
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(data_dir),
+                "--out",
+                str(out),
+                "--no-ablation",
+                "--no-gold",
+                "--jobs",
+                "1",
+                "--params",
+                json.dumps(FAST),
+            ]
+        )
+        == 0
+    )
+    card = json.loads(out.with_suffix(".card.json").read_text())
+    capsys.readouterr()
+    metrics_path = tmp_path / "metrics.json"
+    assert (
+        main(
+            ["evaluate", "--model", str(out), "--data", str(data_dir), "--json", str(metrics_path)]
+        )
+        == 0
+    )
+    assert "test split, seed 0" in capsys.readouterr().out
+    metrics = json.loads(metrics_path.read_text())["metrics"]
+    assert metrics["n"] == card["split"]["test_rows"]
+    assert metrics["macro_f1"] == pytest.approx(card["metrics"]["test"]["macro_f1"])

@@ -12,7 +12,6 @@ two seams for new data sources (e.g. a held-out split directory) and for tests.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 from pathlib import Path
@@ -42,9 +41,23 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--data",
-        metavar="FILE.csv",
+        metavar="FILE.csv|DIR",
         required=True,
-        help="labelled CSV with a header row, one title and its cluster per row",
+        help="labelled CSV with a header row, one title and its cluster per row; or a training "
+        "data folder, whose held-out split (--split) is evaluated",
+    )
+    parser.add_argument(
+        "--split",
+        choices=("test", "train"),
+        default="test",
+        help="with a data folder: which side of the training split to evaluate (default: the "
+        "held-out test side, rebuilt with the model's own seed)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="with a data folder: split seed (default: the seed the model was trained with)",
     )
     parser.add_argument("--title-col", default="title", help="title column (default: title)")
     parser.add_argument("--label-col", default="label", help="label column (default: label)")
@@ -78,11 +91,28 @@ def load_eval_data(args: argparse.Namespace) -> tuple[list[str], list[str], str]
 
     path = Path(args.data)
     if path.is_dir():
-        raise ValueError(f"--data {path}: a directory; expected a labelled CSV file")
+        return _split_data(path, args.split, args.seed)
     titles, labels, _ids = read_labelled_csv(
         path, title_col=args.title_col, label_col=args.label_col
     )
     return titles, labels, f"{path} ({len(titles)} labelled titles)"
+
+
+def _split_data(data_dir: Path, side: str, seed: int | None) -> tuple[list[str], list[str], str]:
+    """One side of the deduplicated, near-duplicate-grouped training split of ``data_dir``.
+
+    The split is rebuilt exactly as ``akarclf train`` built it (same taxonomy, hand labels and
+    seed), so ``--split test`` gives the titles the model never trained on.
+    """
+    from akarclf.datasets import load_training_data
+    from akarclf.splits import group_split
+
+    split = group_split(load_training_data(data_dir).examples, seed=0 if seed is None else seed)
+    examples = split.test if side == "test" else split.train
+    description = (
+        f"{data_dir} {side} split, seed {0 if seed is None else seed} ({len(examples)} titles)"
+    )
+    return [e.title for e in examples], [e.label for e in examples], description
 
 
 def _load(model_path: str | None) -> Any:
@@ -97,14 +127,6 @@ def _model_version(model: Any) -> str | None:
     return None if version is None else str(version)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def in_sample_warnings(model: Any, data_path: Path) -> list[str]:
     """Warn when the model was trained on the evaluation file: its figures are then in-sample.
 
@@ -117,7 +139,9 @@ def in_sample_warnings(model: Any, data_path: Path) -> list[str]:
     files = metadata.get("training_files") if isinstance(metadata, dict) else None
     if not isinstance(files, dict) or not data_path.is_file():
         return []
-    digest = _sha256(data_path)
+    from akarclf.datasets import file_sha256
+
+    digest = file_sha256(data_path)
     same_bytes = sorted(name for name, sha in files.items() if sha == digest)
     if same_bytes:
         return [
@@ -145,9 +169,16 @@ def run(args: argparse.Namespace) -> int:
         except ImportError as error:
             print(f"akarclf evaluate: error: {error}", file=sys.stderr)
             return 1
-    titles, labels, description = load_eval_data(args)
+    model = None
+    if Path(args.data).is_dir():  # the split seed is the model's own: load it first
+        model = _load(args.model)
+        metadata = getattr(model, "metadata_", None)
+        if args.seed is None and isinstance(metadata, dict):
+            args.seed = metadata.get("seed")
+    titles, labels, description = load_eval_data(args)  # a bad CSV fails before the model loads
+    if model is None:
+        model = _load(args.model)
     name = args.name or Path(args.data).name
-    model = _load(args.model)
     version = _model_version(model)
     metrics = evaluate_model(model, titles, labels, n_bins=args.bins)
     warnings = in_sample_warnings(model, Path(args.data))

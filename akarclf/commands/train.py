@@ -68,6 +68,15 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
+def training_files(data_dir: Path, *, use_gold: bool) -> dict[str, str]:
+    """SHA-256 of every file the model trained on, by name (``akarclf evaluate`` warns when it
+    is asked to evaluate on one of them)."""
+    from akarclf.datasets import GOLD_FILE, SOURCES, file_sha256
+
+    names = [source.file for source in SOURCES] + ([GOLD_FILE] if use_gold else [])
+    return {name: file_sha256(data_dir / name) for name in names}
+
+
 def _write_oof(path: Path, report: Any) -> None:
     """Gold out-of-fold probabilities by gold id (no titles: the data stays where it is)."""
     with path.open("w", encoding="utf-8", newline="") as handle:
@@ -121,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
     )
     metadata = {
         "training_data_sha256": report.data.fingerprint,
+        "training_files": training_files(args.data, use_gold=config.use_gold),
         "taxonomy_version": report.data.taxonomy_version,
         "lexicon_version": getattr(model, "lexicon_version_", None),
         "params": model.get_params(),
@@ -196,6 +206,7 @@ def _tune_policy(args: argparse.Namespace, report: Any) -> dict[str, Any]:
         provenance={
             "data": "gold_dev.csv out-of-fold probabilities of akarclf train",
             "training_data_sha256": report.data.fingerprint,
+            "data_sha256": training_files(args.data, use_gold=True)["gold_dev.csv"],
         },
     )
     policy = result.policy
