@@ -51,6 +51,8 @@ def build_card(
             "gold_folds": report.config.gold_folds,
             "gold_weight": report.config.gold_weight,
             "use_gold": report.config.use_gold,
+            "prior_from_gold": report.config.prior_from_gold,
+            "class_prior": report.class_prior,
             "params": report.config.params,
         },
         "data": {
@@ -225,6 +227,15 @@ def render_markdown(card: dict[str, Any]) -> str:
             "fold's model trained on the training split plus the other gold folds)."
             if card["config"]["use_gold"]
             else "."
+        ),
+        "",
+        (
+            "Probabilities are shifted from the training mix's cluster shares to gold_dev's ("
+            + ", ".join(f"{c} {p:.3f}" for c, p in card["config"]["class_prior"].items())
+            + "), the closest thing here to a real catalogue; each out-of-fold model uses the "
+            "shares of its own training folds."
+            if card["config"].get("class_prior")
+            else "Probabilities keep the training mix's cluster shares."
         ),
         "",
         "## Metrics",

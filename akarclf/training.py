@@ -44,6 +44,9 @@ class TrainingConfig:
     gold_folds: int = 5
     gold_weight: float = 3.0
     use_gold: bool = True
+    #: Shift probabilities to gold_dev's cluster shares (the closest thing to a real catalogue)
+    #: instead of the training mix's; out-of-fold models take the shares of their own folds.
+    prior_from_gold: bool = True
     ablation: bool = True
     n_jobs: int = 2
     params: dict[str, Any] = field(default_factory=dict)
@@ -62,6 +65,7 @@ class TrainingReport:
     ablation: list[dict[str, Any]]
     classes: list[str]
     seconds: float
+    class_prior: dict[str, float] | None = None
 
 
 def _titles(examples: list[Example]) -> list[str]:
@@ -125,6 +129,13 @@ def train(
     jobs: list[tuple[str, Any]] = []
     # Final model: training split plus all of gold (when used).
     final_extra = gold if config.use_gold else []
+    final_params = _with_prior(config, config.params, gold)
+    jobs.append(
+        (
+            "final",
+            delayed(_fit)(final_params, split.train, final_extra, config.gold_weight, config.seed),
+        )
+    )
     if config.use_gold:
         folds = StratifiedKFold(config.gold_folds, shuffle=True, random_state=config.seed)
         fold_index = list(folds.split(np.zeros(len(gold)), gold_labels))
@@ -133,7 +144,7 @@ def train(
                 (
                     f"gold_fold_{k}",
                     delayed(_fit_predict)(
-                        config.params,
+                        _with_prior(config, config.params, [gold[i] for i in fit_idx]),
                         split.train,
                         [gold[i] for i in fit_idx],
                         config.gold_weight,
@@ -153,8 +164,8 @@ def train(
                     ),
                 )
             )
-    results = Parallel(n_jobs=config.n_jobs)(job for _, job in jobs) if jobs else []
-    model = _fit(config.params, split.train, final_extra, config.gold_weight, config.seed)
+    results = Parallel(n_jobs=config.n_jobs)(job for _, job in jobs)
+    model = results[0]
 
     gold_oof = None
     ablation: list[dict[str, Any]] = []
@@ -184,9 +195,21 @@ def train(
         gold_oof_proba=gold_oof,
         ablation=ablation,
         classes=list(CLUSTERS),
+        class_prior=final_params.get("class_prior"),
         seconds=time.perf_counter() - start,
     )
     return model, report
+
+
+def _with_prior(
+    config: TrainingConfig, params: dict[str, Any], gold: list[Example]
+) -> dict[str, Any]:
+    """``params`` with ``class_prior`` set to the cluster shares of ``gold`` when configured."""
+    if not config.prior_from_gold or not gold or "class_prior" in params:
+        return params
+    counts = label_counts(gold)
+    total = sum(counts.values())
+    return {**params, "class_prior": {c: n / total for c, n in counts.items()}}
 
 
 def label_counts(examples: list[Example]) -> dict[str, int]:
