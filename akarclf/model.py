@@ -77,7 +77,7 @@ class ClusterClassifier(ClassifierMixin, BaseEstimator):
         calibration_folds: int = 5,
         class_prior: Mapping[str, float] | None = None,
         lexicon: bool = True,
-        head_word: bool = True,
+        head_word: bool = False,
         random_state: int = 0,
     ) -> None:
         self.word_features = word_features
