@@ -171,6 +171,16 @@ class WordAnalyzer:
         self.lexicon = lexicon
         self.head = head
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # Validates what a model file holds, and lets files written before an option existed
+        # load with that option's default.
+        self.__init__(  # type: ignore[misc]
+            state.get("features", "both"),
+            state.get("ngram_max", 2),
+            state.get("lexicon"),
+            state.get("head", False),
+        )
+
     def _base(self, word: str) -> str:
         return stem_token(word) if self.features == "stem" else word
 
