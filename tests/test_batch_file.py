@@ -13,7 +13,7 @@ import pytest
 from test_batch_readers import CSV_REJECTS, CSV_SCORED_IDS, JSONL_REJECTS, JSONL_SCORED_IDS
 from test_batch_stub import StubModel, stub_policy
 
-from akarclf.batch import OUTPUT_COLUMNS, ScoreSummary, UsageError
+from akarclf.batch import OUTPUT_COLUMNS, ScoreSummary, UsageError, workers
 from akarclf.batch import score_file as _score_file
 from akarclf.batch.writers import REJECT_COLUMNS
 
@@ -103,7 +103,11 @@ def test_gzip_in_and_out(tmp_path: Path) -> None:
     )
 
 
-def test_jobs_keep_input_order(tmp_path: Path) -> None:
+@pytest.mark.parametrize("method", ["fork", "forkserver"])
+def test_jobs_keep_input_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, method: str
+) -> None:
+    monkeypatch.setattr(workers, "start_method", lambda: method)
     source = _catalogue(tmp_path / "in.csv", 60, slow_first=True)
     score_file(source, tmp_path / "one.csv", model=StubModel(), chunk_size=7)
     # The first chunk is slow in the workers, so later chunks finish first.

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
+import sys
+import threading
 import time
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
@@ -157,24 +159,43 @@ def _result(item: Future[ChunkResult] | ChunkResult) -> ChunkResult:
 # State of a worker process, set once by the pool initializer.
 _WORKER: dict[str, Any] = {}
 
+# The parent's loaded model and setup, for workers started by fork to take over as they are.
+_INHERITED: dict[str, Any] = {}
+
 
 def _init_worker(setup: ScoringSetup) -> None:
     # Ctrl-C reaches the whole process group; only the parent decides what to do about it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _WORKER["model"], _WORKER["setup"] = load(setup)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the parent's handler is not for workers
+    if _INHERITED:
+        _WORKER.update(_INHERITED)
+    else:
+        _WORKER["model"], _WORKER["setup"] = load(setup)
 
 
 def _score_in_worker(chunk: Chunk) -> ChunkResult:
     return score_chunk(chunk, _WORKER["model"], _WORKER["setup"])
 
 
+def _started() -> bool:
+    return True
+
+
 #: Modules the fork server imports before forking workers (scikit-learn via the gate and text).
-_PRELOAD = ["akarclf.batch.workers", "akarclf.gate", "akarclf.text"]
+_PRELOAD = ["akarclf.batch.workers", "akarclf.gate", "akarclf.model", "akarclf.text"]
 
 
-def _start_method() -> str:
-    # forkserver: workers do not inherit the parent's threads (progress bar) or open files.
+def start_method() -> str:
+    """How worker processes are started.
+
+    ``fork`` on Linux while this process has a single thread: the workers start at once with
+    the model this process already loaded (shared copy-on-write, no second load, no second
+    import of scikit-learn). Otherwise ``forkserver`` (or ``spawn``): forking a process that
+    runs other threads (a notebook, a progress bar) can deadlock, and fork is unsafe on macOS.
+    """
     methods = multiprocessing.get_all_start_methods()
+    if sys.platform.startswith("linux") and "fork" in methods and threading.active_count() == 1:
+        return "fork"
     return "forkserver" if "forkserver" in methods else "spawn"
 
 
@@ -191,21 +212,30 @@ class PoolScorer:
         if jobs < 2:
             raise ValueError(f"a pool needs at least 2 jobs, got {jobs}")
         self.jobs = jobs
-        context = multiprocessing.get_context(_start_method())
-        if context.get_start_method() == "forkserver":
+        self._model, self._setup = load(setup)
+        self.start_method = start_method()
+        context = multiprocessing.get_context(self.start_method)
+        if self.start_method == "forkserver":
             # Imported once in the fork server, so each worker starts with them loaded.
             context.set_forkserver_preload(_PRELOAD)
-        self._pool = ProcessPoolExecutor(
-            max_workers=jobs - 1,
-            mp_context=context,
-            initializer=_init_worker,
-            initargs=(setup,),
-        )
+        elif self.start_method == "fork":
+            _INHERITED.update(model=self._model, setup=self._setup)
         try:
-            self._model, self._setup = load(setup)
-        except BaseException:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            raise
+            self._pool = ProcessPoolExecutor(
+                max_workers=jobs - 1,
+                mp_context=context,
+                initializer=_init_worker,
+                initargs=(setup,),
+            )
+            if self.start_method == "fork":
+                # Fork now, before the caller opens files or starts threads (progress bar).
+                try:
+                    self._pool.submit(_started).result()
+                except BaseException:
+                    self._pool.shutdown(wait=False, cancel_futures=True)
+                    raise
+        finally:
+            _INHERITED.clear()
         self.chunks_here = 0
 
     def map(self, chunks: Iterable[Chunk]) -> Iterator[ChunkResult]:
