@@ -227,3 +227,17 @@ def test_stdin_and_stdout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert [r["id"] for r in rows] == CSV_SCORED_IDS
     assert summary.rejects == "stdout.rejects.csv"
     assert len(_rows(tmp_path / "stdout.rejects.csv")) == len(CSV_REJECTS)
+
+
+def test_header_only_and_empty_jsonl_give_empty_outputs(tmp_path: Path) -> None:
+    csv_in = tmp_path / "in.csv"
+    csv_in.write_text("id,title,cross_border\n", encoding="utf-8")
+    summary = score_file(csv_in, tmp_path / "out.csv", model=StubModel())
+    assert (summary.rows_read, summary.exit_status) == (0, 0)
+    header = (tmp_path / "out.csv").read_text(encoding="utf-8")
+    assert header == ",".join(["id", "title", "cross_border", *OUTPUT_COLUMNS]) + "\n"
+    jsonl_in = tmp_path / "in.jsonl"
+    jsonl_in.write_text("\n", encoding="utf-8")
+    summary = score_file(jsonl_in, tmp_path / "out.jsonl", model=StubModel())
+    assert (summary.rows_read, summary.exit_status) == (0, 0)
+    assert (tmp_path / "out.jsonl").read_text(encoding="utf-8") == ""
