@@ -57,6 +57,11 @@ class ClusterClassifier(ClassifierMixin, BaseEstimator):
         Expected share of each cluster where the model is used. Probabilities are re-weighted
         from the training mix's prior to this one (a real cross-border catalogue is mostly
         ``other``); None keeps the training mix's prior.
+    prior_strength : float
+        How far to move towards ``class_prior``: probabilities are multiplied by
+        ``(class_prior / training prior) ** prior_strength`` and renormalised; 1 is the full
+        Bayes correction, 0.5 goes halfway (in log space) when the target prior is itself only
+        an estimate.
     lexicon : bool
         Add ``lex=<cluster>`` features from the packaged product-noun lexicon
         (``akarclf/data/lexicon.toml``); the lexicon is copied into the fitted model, so a
@@ -76,6 +81,7 @@ class ClusterClassifier(ClassifierMixin, BaseEstimator):
         C: float = 0.5,
         calibration_folds: int = 5,
         class_prior: Mapping[str, float] | None = None,
+        prior_strength: float = 1.0,
         lexicon: bool = True,
         head_word: bool = False,
         random_state: int = 0,
@@ -87,6 +93,7 @@ class ClusterClassifier(ClassifierMixin, BaseEstimator):
         self.C = C
         self.calibration_folds = calibration_folds
         self.class_prior = class_prior
+        self.prior_strength = prior_strength
         self.lexicon = lexicon
         self.head_word = head_word
         self.random_state = random_state
@@ -153,7 +160,8 @@ class ClusterClassifier(ClassifierMixin, BaseEstimator):
         weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
         self.calibrated_.fit(matrix, labels, sample_weight=weights)
         self.classes_ = self.calibrated_.classes_
-        counts = np.array([np.sum(labels == c) for c in self.classes_], dtype=float)
+        row_weights = np.ones(len(labels)) if weights is None else weights
+        counts = np.array([row_weights[labels == c].sum() for c in self.classes_], dtype=float)
         self.train_prior_ = counts / counts.sum()
         self.n_features_ = matrix.shape[1]
         self.metadata_: dict[str, Any] = {}
@@ -170,7 +178,7 @@ class ClusterClassifier(ClassifierMixin, BaseEstimator):
                 f"class_prior must be non-negative and not all zero: {self.class_prior}"
             )
         ratio: np.ndarray = (target / target.sum()) / np.maximum(self.train_prior_, 1e-12)
-        return ratio
+        return np.asarray(ratio**self.prior_strength)
 
     def transform_titles(self, X: Iterable[object]) -> Any:
         """The sparse feature matrix of raw titles (for inspection and benchmarks)."""

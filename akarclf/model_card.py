@@ -53,6 +53,7 @@ def build_card(
             "use_gold": report.config.use_gold,
             "prior_from_gold": report.config.prior_from_gold,
             "class_prior": report.class_prior,
+            "prior_strength": report.config.prior_strength,
             "params": report.config.params,
         },
         "data": {
@@ -230,10 +231,11 @@ def render_markdown(card: dict[str, Any]) -> str:
         ),
         "",
         (
-            "Probabilities are shifted from the training mix's cluster shares to gold_dev's ("
+            "Probabilities are shifted from the training mix's cluster shares towards gold_dev's ("
             + ", ".join(f"{c} {p:.3f}" for c, p in card["config"]["class_prior"].items())
-            + "), the closest thing here to a real catalogue; each out-of-fold model uses the "
-            "shares of its own training folds."
+            + "), the closest thing here to a real catalogue, with strength "
+            + f"{card['config']['prior_strength']} (1 = all the way, in log space); each "
+            "out-of-fold model uses the shares of its own training folds."
             if card["config"].get("class_prior")
             else "Probabilities keep the training mix's cluster shares."
         ),

@@ -47,6 +47,9 @@ class TrainingConfig:
     #: Shift probabilities to gold_dev's cluster shares (the closest thing to a real catalogue)
     #: instead of the training mix's; out-of-fold models take the shares of their own folds.
     prior_from_gold: bool = True
+    #: How far towards gold's shares (see ClusterClassifier.prior_strength): halfway, because
+    #: gold's shares are themselves an estimate of a catalogue from 1,319 titles.
+    prior_strength: float = 0.5
     ablation: bool = True
     n_jobs: int = 2
     params: dict[str, Any] = field(default_factory=dict)
@@ -209,7 +212,11 @@ def _with_prior(
         return params
     counts = label_counts(gold)
     total = sum(counts.values())
-    return {**params, "class_prior": {c: n / total for c, n in counts.items()}}
+    return {
+        **params,
+        "class_prior": {c: n / total for c, n in counts.items()},
+        "prior_strength": config.prior_strength,
+    }
 
 
 def label_counts(examples: list[Example]) -> dict[str, int]:

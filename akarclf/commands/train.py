@@ -55,6 +55,18 @@ def register(subparsers: Any) -> None:
         "--policy-report", type=Path, help="where to write the tuned policy's report (JSON)"
     )
     parser.add_argument(
+        "--block-precision",
+        type=float,
+        default=0.99,
+        help="block precision target of the tuned policy (default 0.99)",
+    )
+    parser.add_argument(
+        "--protected-recall",
+        type=float,
+        default=0.99,
+        help="protected recall target of the tuned policy (default 0.99)",
+    )
+    parser.add_argument(
         "--base-policy",
         type=Path,
         help="policy whose clusters and dates the tuned policy keeps "
@@ -203,6 +215,8 @@ def _tune_policy(args: argparse.Namespace, report: Any) -> dict[str, Any]:
         policy=base,
         blank=blank_mask(gold_titles),
         seed=args.seed,
+        block_precision=args.block_precision,
+        protected_recall=args.protected_recall,
         provenance={
             "data": "gold_dev.csv out-of-fold probabilities of akarclf train",
             "training_data_sha256": report.data.fingerprint,
