@@ -55,6 +55,11 @@ def register(subparsers: Any) -> None:
         "--policy-report", type=Path, help="where to write the tuned policy's report (JSON)"
     )
     parser.add_argument(
+        "--policy-version",
+        default=None,
+        help="version of the tuned policy (default: the decision date, YYYY.MM.DD)",
+    )
+    parser.add_argument(
         "--block-precision",
         type=float,
         default=0.99,
@@ -200,7 +205,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _tune_policy(args: argparse.Namespace, report: Any) -> dict[str, Any]:
     """Tune thresholds on gold out-of-fold probabilities; report on gold and on the test split."""
-    from akarclf.policy import load_policy
+    from akarclf.policy import load_policy, today_utc
     from akarclf.text import blank_mask
     from akarclf.tuning import gate_report, tune_thresholds
 
@@ -217,6 +222,7 @@ def _tune_policy(args: argparse.Namespace, report: Any) -> dict[str, Any]:
         seed=args.seed,
         block_precision=args.block_precision,
         protected_recall=args.protected_recall,
+        version=args.policy_version or today_utc().strftime("%Y.%m.%d"),
         provenance={
             "data": "gold_dev.csv out-of-fold probabilities of akarclf train",
             "training_data_sha256": report.data.fingerprint,
