@@ -138,8 +138,15 @@ def run_child(command: list[str]) -> dict[str, Any]:
     }
 
 
-def score_command(source: Path, output: Path, model: str | None, *extra: str) -> list[str]:
-    command = [sys.executable, "-m", "akarclf.commands.score", str(source), "-o", str(output)]
+#: How ``akarclf score`` is started: ``cli`` as the console script does (every sub-command
+#: registered), ``module`` as ``python -m akarclf.commands.score`` (only ``score`` loaded).
+ENTRIES = {"cli": ["akarclf.cli", "score"], "module": ["akarclf.commands.score"]}
+
+
+def score_command(
+    source: Path, output: Path, model: str | None, *extra: str, entry: str = "cli"
+) -> list[str]:
+    command = [sys.executable, "-m", *ENTRIES[entry], str(source), "-o", str(output)]
     if model:
         command += ["--model", model]
     return [*command, "--no-progress", *extra]
@@ -285,6 +292,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-split", action="store_true", help="skip the cost split")
+    parser.add_argument(
+        "--entry",
+        choices=sorted(ENTRIES),
+        default="cli",
+        help="start akarclf score as the console script does (cli) or as its own module",
+    )
     args = parser.parse_args(argv)
 
     model = load_model(args.model)
@@ -318,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
             (f"--jobs {args.jobs}", big, ("--jobs", str(args.jobs))),
         ):
             out = work / "out.csv"
-            result = run_child(score_command(source, out, args.model, *extra))
+            result = run_child(score_command(source, out, args.model, *extra, entry=args.entry))
             if result["status"] not in (0, 3):
                 print(result["stderr"], file=sys.stderr)
                 raise SystemExit(f"akarclf score failed ({name}): status {result['status']}")

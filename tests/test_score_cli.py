@@ -21,7 +21,7 @@ from test_batch_readers import CSV_REJECTS, CSV_SCORED_IDS
 from test_batch_stub import StubModel, write_stub_policy
 
 from akarclf.batch import workers
-from akarclf.commands.score import main as _main
+from akarclf.commands.score import build_parser
 
 TESTS = Path(__file__).parent
 FIXTURES = TESTS / "fixtures"
@@ -51,7 +51,8 @@ def main(args: list[str]) -> int:
         policy = Path(args[args.index("-o") + 1]).parent / "test_policy.toml"
         if policy.is_file():
             args = [*args, "--policy", str(policy)]
-    return _main(args)
+    parsed = build_parser().parse_args(["score", *args])
+    return int(parsed.func(parsed))
 
 
 POOL_DRIVER = """
@@ -267,3 +268,32 @@ def test_interrupted_run_leaves_no_output_file(tmp_path: Path, signum: int, stat
     assert process.returncode == status, err.decode()
     assert b"interrupted" in err
     assert list(out_dir.iterdir()) == []  # no output, no rejects, no temporary file
+
+
+def test_score_imports_sklearn_without_pandas_in_a_fresh_process() -> None:
+    code = (
+        "import sys\n"
+        "from akarclf.commands.score import import_sklearn_without_pandas\n"
+        "import_sklearn_without_pandas()\n"
+        "import sklearn.utils.fixes as fixes\n"
+        "assert fixes.pd is None, 'scikit-learn saw pandas'\n"
+        "assert 'pandas' not in sys.modules and 'pyarrow' not in sys.modules\n"
+        "import pandas\n"  # still importable afterwards
+        "print('ok', pandas.__name__)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, cwd=REPO, timeout=60, check=False
+    )
+    assert run.returncode == 0, run.stderr.decode()
+    assert run.stdout.decode().strip() == "ok pandas"
+
+
+def test_score_leaves_an_existing_pandas_alone() -> None:
+    import pandas
+
+    from akarclf.commands.score import import_sklearn_without_pandas
+
+    import_sklearn_without_pandas()
+    import sklearn.utils.fixes as fixes
+
+    assert fixes.pd is pandas
