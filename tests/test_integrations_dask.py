@@ -282,6 +282,23 @@ def test_decision_date_is_fixed_on_the_client() -> None:
     )
 
 
+def test_policy_and_model_by_path_or_object(tmp_path: Path) -> None:
+    from test_batch_stub import stub_policy, write_stub_policy
+
+    from akarclf.persistence import default_model_path
+
+    ddf = dd.from_pandas(_small_frame(), npartitions=2)
+    by_default = score(ddf, on=ON, policy=stub_policy()).compute(scheduler="sync")
+    by_path = score(
+        ddf,
+        on=ON,
+        model=default_model_path(),
+        policy=write_stub_policy(tmp_path / "policy.toml"),
+    ).compute(scheduler="sync")
+    pd.testing.assert_frame_equal(by_path, by_default, check_exact=True)
+    assert set(by_path["policy_version"]) == {"test-policy@1"}
+
+
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
