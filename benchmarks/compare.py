@@ -47,7 +47,6 @@ import json
 import os
 import platform
 import re
-import resource
 import statistics
 import sys
 import tempfile
@@ -354,8 +353,18 @@ def _rss_mb() -> float:
 
 def peak_rss_mb() -> float:
     """This process's peak resident memory in MiB (``ru_maxrss``: KiB on Linux, B on macOS)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return float("nan")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / MIB if sys.platform == "darwin" else peak / 1024
+
+
+def cpu_seconds() -> float:
+    """User + system CPU seconds this process has used (all its threads)."""
+    times = os.times()
+    return times.user + times.system
 
 
 def _load() -> list[float]:
@@ -441,6 +450,7 @@ def measure_system(
         if isinstance(served, AkarclfSystem):
             row.update(_akarclf_extras(served, data, titles, settings))
     row["peak_mb"] = peak_rss_mb()
+    row["cpu_s"] = cpu_seconds()
     row["load_avg"] = {"before": load_before, "after": _load()}
     return row
 
@@ -566,6 +576,7 @@ def tune_fasttext(name: str, data: BenchData, settings: Settings) -> dict[str, A
         "lr": best["lr"],
         "thread": settings.fasttext_threads,
         "grid": results,
+        "cpu_s": cpu_seconds(),
     }
 
 
@@ -721,7 +732,10 @@ def markdown(rows: list[dict[str, Any]], run: dict[str, Any]) -> str:
         f"Software: {run['software']}  ",
         f"Commit: {run['commit']}  ",
         f"Data: {run['data']}  ",
-        f"Load average (1/5/15 min) at start: {run['load_start']}, at end: {run['load_end']}",
+        f"Load average (1/5/15 min) at start: {run['load_start']}, at end: {run['load_end']}  ",
+        f"Run time: {run['wall_s']:.0f} s wall clock, {run['cpu_s']:.0f} s of CPU in this "
+        "process and its children (one system at a time: on an idle machine the wall clock "
+        "is close to the CPU time)",
         "",
         "Held-out test part of akarclf's group split; gold = `gold_dev.csv`, never trained on. "
         "Timings are medians of "
@@ -983,6 +997,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_ratios(rows)
     run["load_end"] = _load()
     run["wall_s"] = round(time.perf_counter() - started, 1)
+    run["cpu_s"] = round(
+        cpu_seconds() + sum(r["cpu_s"] + r.get("tuning", {}).get("cpu_s", 0.0) for r in rows), 1
+    )
     for row in rows:
         row["run"] = run
     text = markdown(rows, run)
