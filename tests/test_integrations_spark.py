@@ -40,6 +40,12 @@ from pyspark.sql import SparkSession
 from akarclf.integrations.spark import score
 
 REPO = Path(__file__).resolve().parents[1]
+
+# PySpark 4.3 warns about pandas 3 on every conversion (its own code, not akarclf's).
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas"),
+    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),
+]
 #: Spark partitions scored: more than the two Python workers of local[2].
 PARTITIONS = 8
 
@@ -147,6 +153,20 @@ def test_schema_types_the_output_columns(spark: Any) -> None:
     for name in OUTPUT_COLUMNS:
         kind = DoubleType if name in FLOAT_COLUMNS else StringType
         assert isinstance(schema[name].dataType, kind), name
+
+
+@pytest.mark.parametrize("kind", ["boolean", "int"])
+def test_boolean_and_integer_flag_columns_are_read(spark: Any, kind: str) -> None:
+    from akarclf.gate import DOMESTIC_SELLER, UNKNOWN_SELLER
+
+    yes, no = (True, False) if kind == "boolean" else (1, 0)
+    rows = [("Kaos polos katun", yes), ("Kaos polos katun", no), ("Kaos polos katun", None)]
+    df = spark.createDataFrame(rows, f"title string, cross_border {kind}")
+    result = score(df, on=ON).toPandas()
+    reasons = result["reason"].tolist()
+    assert reasons[1] == DOMESTIC_SELLER
+    assert reasons[2] == UNKNOWN_SELLER
+    assert reasons[0] not in (DOMESTIC_SELLER, UNKNOWN_SELLER)
 
 
 def test_a_non_string_title_column_is_refused(spark: Any) -> None:
