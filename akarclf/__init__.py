@@ -42,6 +42,10 @@ _EXPORTS: dict[str, str] = {
     "write_card": "akarclf.model_card",
     "tune_thresholds": "akarclf.tuning",
     "gate_report": "akarclf.tuning",
+    "rates_over_thresholds": "akarclf.whatif",
+    "rates_by_closure": "akarclf.whatif",
+    "rates_over_dates": "akarclf.whatif",
+    "closure_sets": "akarclf.whatif",
 }
 
 __all__ = ["CLUSTERS", "PROTECTABLE_CLUSTERS", "__version__", *sorted(_EXPORTS)]
@@ -62,6 +66,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from akarclf.text import TitleNormalizer, normalize_title
     from akarclf.training import TrainingConfig, train
     from akarclf.tuning import gate_report, tune_thresholds
+    from akarclf.whatif import (
+        closure_sets,
+        rates_by_closure,
+        rates_over_dates,
+        rates_over_thresholds,
+    )
 
 
 def __getattr__(name: str) -> Any:

@@ -23,7 +23,7 @@ NOTEBOOKS = ("01_retrain.ipynb", "02_policy_what_if.ipynb")
 #: Seconds one cell may run (training with the gold out-of-fold fits is the longest).
 CELL_TIMEOUT = 900
 #: Sub-modules a notebook may still import while their export to ``akarclf`` is pending.
-PENDING_EXPORTS = frozenset({"akarclf.whatif"})
+PENDING_EXPORTS: frozenset[str] = frozenset()
 
 
 def _read(name: str) -> nbformat.NotebookNode:
