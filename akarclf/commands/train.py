@@ -66,6 +66,13 @@ def register(subparsers: Any) -> None:
         help="block precision target of the tuned policy (default 0.99)",
     )
     parser.add_argument(
+        "--min-block-support",
+        type=int,
+        default=None,
+        help="smallest number of blocked listings on which block precision is checked "
+        "(default: the tuner's, 1/(1 - target))",
+    )
+    parser.add_argument(
         "--protected-recall",
         type=float,
         default=0.99,
@@ -222,6 +229,7 @@ def _tune_policy(args: argparse.Namespace, report: Any) -> dict[str, Any]:
         seed=args.seed,
         block_precision=args.block_precision,
         protected_recall=args.protected_recall,
+        min_support=args.min_block_support,
         version=args.policy_version or today_utc().strftime("%Y.%m.%d"),
         provenance={
             "data": "gold_dev.csv out-of-fold probabilities of akarclf train",
