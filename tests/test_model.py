@@ -169,3 +169,20 @@ def test_predict_proba_and_blank_match_the_separate_calls(fitted: ClusterClassif
     plain_proba, plain_blank = predict_with_blank(PlainModel(), titles)
     np.testing.assert_allclose(plain_proba, proba)
     assert plain_blank.tolist() == blank.tolist()
+
+
+def test_lean_path_for_few_titles_equals_the_sklearn_path(fitted: ClusterClassifier) -> None:
+    from akarclf.model import LEAN_BATCH
+    from akarclf.text import normalize_title
+
+    titles = ["Kemeja batik tulis", "", "🎉", "keranjang anyaman rotan", "zzz qqq", "kopi kopi"]
+    assert len(titles) <= LEAN_BATCH
+    normalized = [normalize_title(t) for t in titles]
+    lean = fitted._lean_proba(normalized)
+    assert lean is not None
+    reference = fitted.calibrated_.predict_proba(fitted.features_.transform(normalized))
+    np.testing.assert_allclose(lean, reference, atol=1e-7)
+    many = titles * (LEAN_BATCH // len(titles) + 2)  # past LEAN_BATCH: scikit-learn's path
+    np.testing.assert_allclose(
+        fitted.predict_proba(many)[: len(titles)], fitted.predict_proba(titles), atol=1e-7
+    )
