@@ -185,6 +185,11 @@ class Policy:
             data["provenance"] = dict(self.provenance)
         return data
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # The read-only mappings do not pickle; rebuilding from the plain data also re-validates
+        # the policy in the receiving process (worker processes, Dask and Spark tasks).
+        return (Policy.from_dict, (self.to_dict(), self.source))
+
     def to_toml(self, header: str | None = None) -> str:
         """The policy as TOML text that :meth:`from_toml` reads back to an equal policy.
 

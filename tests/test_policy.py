@@ -294,3 +294,15 @@ def test_bad_decision_dates() -> None:
         as_date(20240229)
     with pytest.raises(ValueError, match="'20240229' is not an ISO date"):
         as_date("20240229")
+
+
+def test_policy_pickles_to_an_equal_policy() -> None:
+    import pickle
+
+    from akarclf.policy import load_policy
+
+    policy = load_policy()
+    restored = pickle.loads(pickle.dumps(policy))
+    assert restored == policy
+    assert restored.label == policy.label
+    assert dict(restored.provenance) == dict(policy.provenance)
