@@ -118,6 +118,25 @@ def _check_blank(blank: np.ndarray | None, n: int) -> np.ndarray:
 # --- threshold choice ---------------------------------------------------------------------------
 
 
+def _check_inputs(
+    proba: np.ndarray,
+    labels: Sequence[str] | np.ndarray,
+    blank: np.ndarray | None,
+    on: dt.date | str | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, dt.date]:
+    """Validated probabilities (n, k), labels, blank mask and decision date (default today)."""
+    proba = np.asarray(proba, dtype=np.float64)
+    if proba.ndim != 2:
+        raise ValueError(f"proba must be a 2-d array, got shape {proba.shape}")
+    n = len(proba)
+    return (
+        proba,
+        _check_labels(labels, n),
+        _check_blank(blank, n),
+        today_utc() if on is None else as_date(on),
+    )
+
+
 def _cut_table(mass: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Distinct masses (descending) with the blocked and truly protected counts at each cut."""
     order = np.argsort(-mass, kind="stable")
@@ -257,13 +276,8 @@ def gate_report(
     bootstrap interval over listings (``n_bootstrap`` resamples, seeded by ``seed``). A
     metric whose denominator is zero is ``None``.
     """
-    proba = np.asarray(proba, dtype=np.float64)
-    if proba.ndim != 2:
-        raise ValueError(f"proba must be a 2-d array, got shape {proba.shape}")
+    proba, labels, blank, on = _check_inputs(proba, labels, blank, on)
     n = len(proba)
-    labels = _check_labels(labels, n)
-    blank = _check_blank(blank, n)
-    on = today_utc() if on is None else as_date(on)
     if n_bootstrap < 0:
         raise ValueError(f"n_bootstrap must be >= 0, got {n_bootstrap}")
     protected = policy.protected_on(on)
@@ -453,13 +467,8 @@ def tune_thresholds(
     """
     block_precision = _check_target("block precision", block_precision)
     protected_recall = _check_target("protected recall", protected_recall)
-    proba = np.asarray(proba, dtype=np.float64)
-    if proba.ndim != 2:
-        raise ValueError(f"proba must be a 2-d array, got shape {proba.shape}")
+    proba, labels, blank, on = _check_inputs(proba, labels, blank, on)
     n = len(proba)
-    labels = _check_labels(labels, n)
-    blank = _check_blank(blank, n)
-    on = today_utc() if on is None else as_date(on)
     protected = policy.protected_on(on)
     if not protected:
         raise TuningError(f"policy {policy.label} protects no cluster on {on.isoformat()}")
