@@ -47,7 +47,7 @@ import threading
 import warnings
 import zipfile
 from collections.abc import Iterator, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from types import FunctionType, ModuleType
@@ -374,7 +374,7 @@ def save_model(model: object, path: str | os.PathLike[str], *, metadata: Mapping
             f"{refused}; add them to akarclf.persistence.TRUSTED_TYPES if they are safe"
         )
     payload_sha = hashlib.sha256(payload).hexdigest()
-    created = datetime.now(timezone.utc)
+    created = datetime.now(UTC)
 
     full: dict[str, Any] = {k: v for k, v in user.items() if k not in RESERVED_KEYS}
     classes = getattr(model, "classes_", None)

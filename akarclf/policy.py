@@ -34,7 +34,7 @@ import json
 import math
 import numbers
 import re
-import sys
+import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -44,11 +44,6 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from akarclf.clusters import CLUSTERS, PROTECTABLE_CLUSTERS
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 #: What a policy can do with a listing, strictest first.
 ACTIONS: Final[tuple[str, ...]] = ("block", "review", "allow")
@@ -233,7 +228,7 @@ def as_date(on: object) -> dt.date:
     ISO ``YYYY-MM-DD`` string."""
     if isinstance(on, dt.datetime):
         if on.tzinfo is not None:
-            on = on.astimezone(dt.timezone.utc)
+            on = on.astimezone(dt.UTC)
         return on.date()
     if isinstance(on, dt.date):
         return on
@@ -247,7 +242,7 @@ def as_date(on: object) -> dt.date:
 
 def today_utc() -> dt.date:
     """Today's date in UTC: the default decision date."""
-    return dt.datetime.now(dt.timezone.utc).date()
+    return dt.datetime.now(dt.UTC).date()
 
 
 @lru_cache(maxsize=1)

@@ -10,7 +10,7 @@ even that cannot decide, the title is dropped from training rather than guessed.
 from __future__ import annotations
 
 import re
-import sys
+import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -19,11 +19,6 @@ from typing import Any
 
 from akarclf.clusters import CLUSTERS
 from akarclf.text import normalize_title
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 #: Outcome meaning "the path cannot decide; leave the title out of training".
 DROP = "drop"

@@ -247,12 +247,7 @@ def load_lexicon() -> tuple[str, dict[str, str]]:
     Entries are normalised like titles, so a lexicon line matches what the analyzer sees. An
     entry listed under two clusters is an error: it would add contradictory evidence.
     """
-    import sys
-
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
+    import tomllib
 
     text = resources.files("akarclf.data").joinpath("lexicon.toml").read_text(encoding="utf-8")
     data = tomllib.loads(text)

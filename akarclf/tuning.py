@@ -487,7 +487,7 @@ def tune_thresholds(
     record: dict[str, Any] = {
         "method": "akarclf tune-policy",
         "status": "tuned",
-        "tuned_at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0),
+        "tuned_at": dt.datetime.now(dt.UTC).replace(microsecond=0),
         "decision_date": on,
         "rows": n,
         "rows_used": int(usable.sum()),

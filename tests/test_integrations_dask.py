@@ -277,9 +277,7 @@ def test_decision_date_is_fixed_on_the_client() -> None:
 
     assert spec_on(None) == today_utc()
     assert spec_on(ON) == dt.date(2026, 11, 22)
-    assert spec_on(dt.datetime(2026, 11, 21, 23, 30, tzinfo=dt.timezone.utc)) == dt.date(
-        2026, 11, 21
-    )
+    assert spec_on(dt.datetime(2026, 11, 21, 23, 30, tzinfo=dt.UTC)) == dt.date(2026, 11, 21)
 
 
 def test_policy_and_model_by_path_or_object(tmp_path: Path) -> None:

@@ -152,7 +152,7 @@ def test_wheel_metadata(wheel: zipfile.ZipFile) -> None:
     version_file = (REPO_ROOT / "akarclf" / "_version.py").read_text(encoding="utf-8")
     (version,) = re.findall(r'^__version__ = "([^"]+)"$', version_file, flags=re.MULTILINE)
     assert metadata["Version"] == version
-    assert metadata["Requires-Python"] == ">=3.10"
+    assert metadata["Requires-Python"] == ">=3.11"
     assert metadata["License-Expression"] == "MIT"
     requires = [re.sub(r"\s+", "", r) for r in metadata.get_all("Requires-Dist") or []]
     # CVE-2024-5206 (TfidfVectorizer keeps discarded tokens in stop_words_) is fixed in 1.5.0;

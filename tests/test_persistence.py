@@ -17,7 +17,7 @@ import time
 import warnings
 import zipfile
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -213,7 +213,7 @@ def test_metadata_is_written_verified_and_attached(saved: Path, pipeline: Pipeli
     assert metadata["metrics"] == {"macro_f1": 0.75}
     created = datetime.fromisoformat(metadata["created_at"])
     assert created.utcoffset() == timedelta(0)
-    assert abs(datetime.now(timezone.utc) - created) < timedelta(minutes=5)
+    assert abs(datetime.now(UTC) - created) < timedelta(minutes=5)
     assert re.fullmatch(r"[0-9a-f]{64}", metadata["sha256"])
     assert re.fullmatch(r"\d{8}-" + metadata["payload_sha256"][:12], metadata["model_version"])
     assert load_model(saved).metadata_ == metadata

@@ -6,7 +6,7 @@ import copy
 import datetime as dt
 import json
 import re
-import sys
+import tomllib
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -16,11 +16,6 @@ import pytest
 from akarclf.clusters import PROTECTABLE_CLUSTERS
 from akarclf.policy import Policy, PolicyError, as_date, load_policy
 from akarclf.tuning import policy_summary
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -92,7 +87,7 @@ def test_toml_round_trip_keeps_everything(tmp_path: Path) -> None:
         review_threshold=0.125,
         provenance={
             **policy.provenance,
-            "tuned_at": dt.datetime(2026, 11, 22, 13, 5, tzinfo=dt.timezone.utc),
+            "tuned_at": dt.datetime(2026, 11, 22, 13, 5, tzinfo=dt.UTC),
             "decision_date": dt.date(2026, 11, 1),
             "rows": 1319,
             "ok": True,
