@@ -40,6 +40,7 @@ _EXPORTS: dict[str, str] = {
     "TrainingConfig": "akarclf.training",
     "build_card": "akarclf.model_card",
     "write_card": "akarclf.model_card",
+    "save_with_card": "akarclf.model_card",
     "tune_thresholds": "akarclf.tuning",
     "gate_report": "akarclf.tuning",
     "rates_over_thresholds": "akarclf.whatif",
@@ -57,7 +58,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from akarclf.frame import score_frame
     from akarclf.gate import DecisionRecord, decide
     from akarclf.model import ClusterClassifier, load_model
-    from akarclf.model_card import build_card, write_card
+    from akarclf.model_card import build_card, save_with_card, write_card
     from akarclf.persistence import ModelFileError, save_model
     from akarclf.plots import save_evaluation_png
     from akarclf.policy import Policy, PolicyError, load_policy

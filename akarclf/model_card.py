@@ -347,6 +347,61 @@ def _audit_section(audit: dict[str, Any]) -> list[str]:
     return out
 
 
+#: Keys of the saved file's metadata that the card's ``model`` section shows.
+CARD_MODEL_KEYS = (
+    "model_version",
+    "created_at",
+    "akarclf_version",
+    "sklearn_version",
+    "sha256",
+    "labels",
+)
+
+
+def save_with_card(
+    model: Any,
+    report: TrainingReport,
+    path: str | Path,
+    *,
+    command: str,
+    policy_reports: dict[str, Any] | None = None,
+    label_audit: dict[str, Any] | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> tuple[Path, dict[str, Any]]:
+    """Save a trained model with the card's figures in its metadata, then write the card.
+
+    The card is computed once: its metrics go into the model file's metadata, and the saved
+    file's version and hash into the card. ``metadata`` adds to what the report provides.
+    Returns the model path and the card.
+    """
+    from akarclf.persistence import read_metadata, save_model
+
+    card = build_card(
+        report, command=command, policy_reports=policy_reports, label_audit=label_audit
+    )
+    full = {
+        "training_data_sha256": report.data.fingerprint,
+        "taxonomy_version": report.data.taxonomy_version,
+        "lexicon_version": getattr(model, "lexicon_version_", None),
+        "params": model.get_params(),
+        "seed": report.config.seed,
+        "split": card["split"],
+        "metrics": {
+            name: {k: m[k] for k in ("macro_f1", "accuracy", "ece")}
+            | {"f1": {c: m["per_cluster"][c]["f1"] for c in CLUSTERS}}
+            for name, m in card["metrics"].items()
+        },
+        **(metadata or {}),
+    }
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    saved_path = save_model(model, target, metadata=full)
+    saved = read_metadata(saved_path)
+    card["model"] = {k: saved.get(k) for k in CARD_MODEL_KEYS}
+    write_card(card, saved_path)
+    return saved_path, card
+
+
 def write_card(card: dict[str, Any], model_path: Path) -> tuple[Path, Path]:
     """Write ``<model>.card.json`` and ``<model>.md`` beside the model file."""
     json_path = model_path.with_suffix(".card.json")

@@ -112,8 +112,7 @@ def _write_oof(path: Path, report: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Train, save, write the card; returns 0."""
-    from akarclf.model_card import build_card, write_card
-    from akarclf.persistence import save_model
+    from akarclf.model_card import save_with_card
     from akarclf.training import TrainingConfig, train
 
     config = TrainingConfig(
@@ -149,46 +148,16 @@ def run(args: argparse.Namespace) -> int:
             ),
         }
 
-    provisional = build_card(
-        report, command=command, policy_reports=policy_reports, label_audit=audit
-    )
-    metadata = {
-        "training_data_sha256": report.data.fingerprint,
-        "training_files": training_files(args.data, use_gold=config.use_gold),
-        "taxonomy_version": report.data.taxonomy_version,
-        "lexicon_version": getattr(model, "lexicon_version_", None),
-        "params": model.get_params(),
-        "seed": args.seed,
-        "split": provisional["split"],
-        "metrics": {
-            name: {k: m[k] for k in ("macro_f1", "accuracy", "ece")}
-            | {"f1": {c: m["per_cluster"][c]["f1"] for c in CLUSTERS}}
-            for name, m in provisional["metrics"].items()
-        },
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    path = save_model(model, args.out, metadata=metadata)
-    from akarclf.persistence import read_metadata
-
-    saved = read_metadata(path)
-    card = build_card(
+    path, card = save_with_card(
+        model,
         report,
+        args.out,
         command=command,
-        model_metadata={
-            k: saved.get(k)
-            for k in (
-                "model_version",
-                "created_at",
-                "akarclf_version",
-                "sklearn_version",
-                "sha256",
-                "labels",
-            )
-        },
         policy_reports=policy_reports,
         label_audit=audit,
+        metadata={"training_files": training_files(args.data, use_gold=config.use_gold)},
     )
-    __, md_path = write_card(card, path)
+    md_path = path.with_suffix(".md")
     if report.gold_oof_proba is not None:
         _write_oof(path.with_suffix(".gold_oof.csv"), report)
     size_mb = path.stat().st_size / 1e6
