@@ -24,6 +24,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from akarclf.clusters import CLUSTERS
 from akarclf.datasets import Example, LabelledData, load_gold, load_training_data
+from akarclf.evaluation import evaluate_predictions
 from akarclf.model import ClusterClassifier
 from akarclf.splits import Split, group_split
 
@@ -107,14 +108,12 @@ def _proba_in_cluster_order(model: ClusterClassifier, titles: list[str]) -> np.n
 
 
 def _macro_f1(labels: list[str], proba: np.ndarray) -> dict[str, Any]:
-    from sklearn.metrics import accuracy_score, f1_score
-
-    predicted = np.asarray(CLUSTERS)[proba.argmax(axis=1)]
-    per = f1_score(labels, predicted, labels=list(CLUSTERS), average=None, zero_division=0)
+    """The ablation's summary of :func:`akarclf.evaluation.evaluate_predictions`."""
+    metrics = evaluate_predictions(labels, proba, list(CLUSTERS))
     return {
-        "macro_f1": float(np.mean(per)),
-        "accuracy": float(accuracy_score(labels, predicted)),
-        "f1": {c: float(v) for c, v in zip(CLUSTERS, per, strict=True)},
+        "macro_f1": metrics["macro_f1"],
+        "accuracy": metrics["accuracy"],
+        "f1": {c: metrics["per_cluster"][c]["f1"] for c in CLUSTERS},
     }
 
 
