@@ -35,7 +35,6 @@ STEM_CACHE_SIZE = 200_000
 
 WordFeatures = Literal["surface", "stem", "both"]
 
-_UNIT_SPLIT = re.compile(r"(?<=\d)(?=[^\W\d_])|(?<=[^\W\d_])(?=\d)")
 _TOKEN = re.compile(r"[^\W\d_]+|\d+")
 _DIGITS = re.compile(r"\d+")
 
@@ -46,13 +45,46 @@ def _read_word_list(name: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
-def _noise_pattern(phrases: Iterable[str]) -> re.Pattern[str]:
-    # Longest phrases first so "free ongkir" goes before "ongkir"; whole tokens only.
-    alternatives = sorted({re.escape(p) for p in phrases}, key=len, reverse=True)
-    return re.compile(r"(?<![^\W_])(?:" + "|".join(alternatives) + r")(?![^\W_])")
+#: ASCII bytes folded: letters to lower case, digits to ``0``, everything else to a space.
+_ASCII_FOLD = bytes(
+    c + 32 if 65 <= c <= 90 else c if 97 <= c <= 122 else 48 if 48 <= c <= 57 else 32
+    for c in range(256)
+)
+_ZERO_RUN = re.compile(r"0+")
 
 
-_NOISE = _noise_pattern(_read_word_list("noise_words.txt"))
+def _tokens(text: str) -> list[str]:
+    """Runs of letters and runs of digits of already folded text, so ``250gr`` is two tokens."""
+    return _TOKEN.findall(text)
+
+
+class _Noise:
+    """Marketplace noise words (``cod``, ``ready stock``) as tokens, matched token-wise.
+
+    One-token entries are a set; phrases are matched on the space-joined tokens, and only in
+    titles that contain a phrase's first token, which keeps the common title regex-free.
+    """
+
+    def __init__(self, entries: Iterable[str]) -> None:
+        folded = [
+            tuple(_tokens(_DIGITS.sub("0", unicodedata.normalize("NFKC", e).casefold())))
+            for e in entries
+        ]
+        self.words = frozenset(e[0] for e in folded if len(e) == 1)
+        phrases = sorted({" ".join(e) for e in folded if len(e) > 1}, key=len, reverse=True)
+        self.phrase_starts = frozenset(e[0] for e in folded if len(e) > 1)
+        # Whole tokens only; longest phrases first so "free ongkir" goes before "ongkir".
+        self.phrases = re.compile(
+            r"(?<![^ ])(?:" + "|".join(map(re.escape, phrases)) + r")(?![^ ])"
+        )
+
+    def strip(self, tokens: list[str]) -> list[str]:
+        if not self.phrase_starts.isdisjoint(tokens):
+            tokens = self.phrases.sub(" ", " ".join(tokens)).split()
+        return [token for token in tokens if token not in self.words]
+
+
+_NOISE = _Noise(_read_word_list("noise_words.txt"))
 NO_STEM_WORDS: frozenset[str] = frozenset(_read_word_list("no_stem.txt"))
 
 
@@ -72,16 +104,25 @@ def check_title(title: object, position: int | None = None) -> str:
 def normalize_title(title: str) -> str:
     """Canonical form of one title: lower-case tokens separated by single spaces.
 
-    NFKC folding (full-width letters, ligatures), case folding, marketplace noise words removed,
-    numbers split from their units (``250gr`` -> ``250 gr``), every digit run replaced by ``0``
-    (the amount carries no cluster signal, the unit does), emoji and punctuation dropped.
+    NFKC folding (full-width letters, ligatures), case folding, every digit run replaced by
+    ``0`` and split from its unit (``250gr`` -> ``0 gr``: the amount carries no cluster
+    signal, the unit does), marketplace noise words removed, emoji and punctuation dropped.
     Never raises for a ``str``; an empty result means the title had no usable words.
     """
-    text = unicodedata.normalize("NFKC", title[:MAX_TITLE_CHARS]).casefold()
-    text = _UNIT_SPLIT.sub(" ", text)
-    text = _NOISE.sub(" ", text)
-    tokens = _TOKEN.findall(text)
-    return " ".join("0" if token.isdigit() else token for token in tokens)
+    title = title[:MAX_TITLE_CHARS]
+    if title.isascii():
+        # Same result as the general path (tests/test_text.py checks it), several times
+        # faster: on ASCII, NFKC changes nothing and case folding is lower().
+        tokens = _ZERO_RUN.sub(" 0 ", title.encode().translate(_ASCII_FOLD).decode()).split()
+    else:
+        tokens = _tokens(_DIGITS.sub("0", unicodedata.normalize("NFKC", title).casefold()))
+    return " ".join(_NOISE.strip(tokens))
+
+
+def _normalize_unicode(title: str) -> str:
+    """:func:`normalize_title` without its ASCII shortcut (the reference the tests compare)."""
+    text = _DIGITS.sub("0", unicodedata.normalize("NFKC", title[:MAX_TITLE_CHARS]).casefold())
+    return " ".join(_NOISE.strip(_tokens(text)))
 
 
 def blank_mask(titles: Sequence[str]) -> np.ndarray:
@@ -153,6 +194,11 @@ class WordAnalyzer:
     lexicon entry in the title adds a ``lex=<cluster>`` feature shared by all product nouns of
     that cluster, which carries rare nouns that training saw too seldom to weigh on their own.
     With ``head``, the first word also gives a ``^word`` feature (see :meth:`head_grams`).
+
+    After training, :meth:`remember_stems` keeps the stems of the training words in the
+    analyzer (and so in the saved model): Sastrawi needs tens of microseconds per new word,
+    the dominant cost of scoring a catalogue from a fresh process, and a model that carries
+    its stems also keeps them if a later Sastrawi release stems differently.
     """
 
     def __init__(
@@ -170,6 +216,14 @@ class WordAnalyzer:
         self.ngram_max = ngram_max
         self.lexicon = lexicon
         self.head = head
+        #: ``word<TAB>stem`` lines of the training words (see :meth:`remember_stems`), or "".
+        self.stem_table = ""
+        self._stems: dict[str, str] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_stems")
+        return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         # Validates what a model file holds, and lets files written before an option existed
@@ -180,16 +234,43 @@ class WordAnalyzer:
             state.get("lexicon"),
             state.get("head", False),
         )
+        table = state.get("stem_table", "")
+        if not isinstance(table, str):
+            raise TypeError(f"stem_table must be a str, got {type(table).__name__}")
+        self._load_stem_table(table)
+
+    def remember_stems(self, words: Iterable[str]) -> None:
+        """Keep the stems of ``words`` (normalised tokens, typically the training vocabulary)
+        so that scoring them never calls Sastrawi again."""
+        if self.features == "surface":
+            return
+        # Tab-separated: Sastrawi turns letters outside a-z into spaces, so a stem may hold one.
+        lines = (f"{word}\t{stem_token(word)}" for word in dict.fromkeys(words))
+        self._load_stem_table("\n".join(sorted(lines)))
+
+    def _load_stem_table(self, table: str) -> None:
+        stems: dict[str, str] = {}
+        for line in table.split("\n") if table else ():
+            word, separator, stem = line.partition("\t")
+            if not separator or not word or not stem or " " in word or "\t" in stem:
+                raise ValueError(f"malformed stem table line {line!r:.80}")
+            stems[word] = stem
+        self.stem_table = table
+        self._stems = stems
+
+    def stem(self, word: str) -> str:
+        """Stem of a normalised token: from the remembered table, else from Sastrawi."""
+        return self._stems.get(word) or stem_token(word)
 
     def _base(self, word: str) -> str:
-        return stem_token(word) if self.features == "stem" else word
+        return self.stem(word) if self.features == "stem" else word
 
     def word_grams(self, word: str) -> list[str]:
         """Features of one word on its own: the word (or its stem), its stem, its lexicon mark."""
         base = self._base(word)
         grams = [base]
         if self.features == "both":
-            stem = stem_token(word)
+            stem = self.stem(word)
             if stem != word:
                 grams.append("~" + stem)
         if self.lexicon and base in self.lexicon:

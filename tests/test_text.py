@@ -18,6 +18,7 @@ from akarclf.text import (
     blank_mask,
     check_title,
     load_lexicon,
+    _normalize_unicode,
     normalize_title,
     stem_token,
 )
@@ -32,6 +33,11 @@ from akarclf.text import (
         ("Tas Rotan 😍😍 Bali!!!???", "tas rotan bali"),
         ("SEPATU---SNEAKERS///PRIA", "sepatu sneakers pria"),
         ("Gratis Ongkir Sambal Bawang", "sambal bawang"),
+        # Phrases match token-wise, whatever separates their words.
+        ("Sandal Lucu PRE-ORDER", "sandal lucu"),
+        ("Topi Baseball Bisa ( COD )", "topi baseball"),
+        ("Flashdisk 8GB 100% Original", "flashdisk 0 gb"),
+        ("Kopi Siap-Kirim Bisa Dikirim", "kopi bisa dikirim"),
     ],
 )
 def test_normalize_title_folds_marketplace_noise(raw: str, expected: str) -> None:
@@ -41,6 +47,8 @@ def test_normalize_title_folds_marketplace_noise(raw: str, expected: str) -> Non
 def test_noise_words_are_removed_only_as_whole_words() -> None:
     # "cod" is noise, "codet" is not; "po" is noise, "pompa" is not
     assert normalize_title("codet pompa air COD") == "codet pompa air"
+    # a phrase's words stay when they do not form the phrase
+    assert normalize_title("Free Size Kemeja Siap Pakai") == "free size kemeja siap pakai"
 
 
 def test_other_scripts_are_kept_as_tokens() -> None:
@@ -125,3 +133,20 @@ def test_lexicon_entries_have_one_cluster_each() -> None:
     version, lexicon = load_lexicon()
     assert version
     assert set(lexicon.values()) == {"textile_fashion", "culinary", "crafts", "other"}
+
+
+_ASCII_TITLES = st.text(alphabet=st.characters(max_codepoint=127), max_size=200) | st.lists(
+    st.sampled_from(["Ready", "STOCK", "cod", "100%", "Original", "250gr", "_", "-", " ", "Kopi"]),
+    max_size=12,
+).map("".join)
+
+
+@given(_ASCII_TITLES)
+def test_the_ascii_shortcut_gives_the_general_result(title: str) -> None:
+    assert normalize_title(title) == _normalize_unicode(title)
+
+
+def test_the_ascii_shortcut_is_taken_only_for_ascii() -> None:
+    # Full-width digits and letters need NFKC; the general path folds them.
+    assert normalize_title("ＫＯＰＩ ２５０ｇｒ") == "kopi 0 gr"
+    assert normalize_title("KOPI 250gr") == "kopi 0 gr"
