@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -54,17 +54,12 @@ class _UnitCachedTfidf(TfidfVectorizer):
         indptr = [0]
         if fixed_vocab:
             vocabulary: dict[str, int] = self.vocabulary_
-            cache: dict[str, tuple[int, ...]] | None = self.__dict__.get("_unit_cache")
-            if cache is None:
-                cache = self.__dict__.setdefault("_unit_cache", {})
+            cache = self._cache()
             for document in raw_documents:
                 for unit in self._units(document):
                     columns = cache.get(unit)
                     if columns is None:
-                        columns = tuple(vocabulary[g] for g in features(unit) if g in vocabulary)
-                        if len(cache) >= UNIT_CACHE_SIZE:
-                            cache.clear()
-                        cache[unit] = columns
+                        columns = self._columns_of(unit, features, cache)
                     indices.extend(columns)
                 indptr.append(len(indices))
         else:
@@ -91,6 +86,43 @@ class _UnitCachedTfidf(TfidfVectorizer):
         )
         counts.sum_duplicates()
         return vocabulary, counts
+
+    def _cache(self) -> dict[str, tuple[int, ...]]:
+        cache: dict[str, tuple[int, ...]] | None = self.__dict__.get("_unit_cache")
+        if cache is None:
+            cache = self.__dict__.setdefault("_unit_cache", {})
+        return cache
+
+    def _columns_of(
+        self,
+        unit: str,
+        features: Callable[[str], list[str]],
+        cache: dict[str, tuple[int, ...]],
+    ) -> tuple[int, ...]:
+        vocabulary: dict[str, int] = self.vocabulary_
+        columns = tuple(vocabulary[g] for g in features(unit) if g in vocabulary)
+        if len(cache) >= UNIT_CACHE_SIZE:
+            cache.clear()
+        cache[unit] = columns
+        return columns
+
+    def unit_columns(self, units: Sequence[str]) -> list[tuple[int, ...]]:
+        """The vocabulary columns of each unit (a word, or an adjacent pair ``"a b"`` for the
+        word vectorizer), one tuple per unit, a column repeated if the unit yields it twice.
+
+        A document's term counts are the sum of its units' columns, which is what lets
+        :mod:`akarclf.sparse_scoring` count whole batches with sparse products. Units in this
+        vectorizer's cache are taken from it; the others are computed and not cached (the
+        caller keeps its own index)."""
+        cache = self._cache()
+        found: list[tuple[int, ...] | None] = list(map(cache.get, units))
+        missing = [i for i, columns in enumerate(found) if columns is None]
+        if missing:
+            vocabulary: dict[str, int] = self.vocabulary_
+            features = self._unit_features()
+            for i in missing:
+                found[i] = tuple(vocabulary[g] for g in features(units[i]) if g in vocabulary)
+        return found  # type: ignore[return-value]
 
     def weights_one(self, document: str) -> tuple[np.ndarray, np.ndarray]:
         """TF-IDF of one document as (column indices, weights), without scikit-learn's

@@ -9,6 +9,7 @@ the shift from the training mix to a real catalogue by an optional target prior.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -23,15 +24,13 @@ from sklearn.svm import LinearSVC
 from sklearn.utils.validation import check_is_fitted
 
 from akarclf.clusters import CLUSTERS
-from akarclf.features import (
-    CachedCharTfidfVectorizer,
-    CachedWordTfidfVectorizer,
-    _UnitCachedTfidf,
-)
+from akarclf.features import CachedCharTfidfVectorizer, CachedWordTfidfVectorizer
+from akarclf.sparse_scoring import BatchScorer, LinearView, linear_view
 from akarclf.text import WordAnalyzer, blank_mask, check_title, load_lexicon, normalize_title
 
-#: Up to this many titles, probabilities are computed by the lean path (see
-#: ``ClusterClassifier._lean_proba``), past it by scikit-learn's batch machinery.
+#: Up to this many titles, probabilities are computed one title at a time (see
+#: ``ClusterClassifier._lean_proba``), past it for the whole batch at once
+#: (:mod:`akarclf.sparse_scoring`).
 LEAN_BATCH = 16
 
 #: Version label of a model that was never saved (a saved model carries its file's label).
@@ -147,6 +146,8 @@ class ClusterClassifier(ClassifierMixin, BaseEstimator):
         self, X: Iterable[object], y: Sequence[str], sample_weight: Sequence[float] | None = None
     ) -> ClusterClassifier:
         """Learn features and classifier from raw titles ``X`` and cluster labels ``y``."""
+        for derived in ("_scorer", "_feature_names_cache"):  # built from the previous fit
+            self.__dict__.pop(derived, None)
         normalized = _normalize_all(X)
         labels = np.asarray(y, dtype=object)
         if len(labels) != len(normalized):
@@ -156,6 +157,10 @@ class ClusterClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"unknown labels {unknown}; valid clusters: {', '.join(CLUSTERS)}")
         self.features_ = self._make_features()
         matrix = self.features_.fit_transform(normalized)
+        analyzer = self._word_analyzer()
+        # The training words and the lexicon's: the scorer indexes lexicon phrases up front.
+        texts = itertools.chain(normalized, analyzer.lexicon or ())
+        analyzer.remember_stems(itertools.chain.from_iterable(map(str.split, texts)))
         folds = StratifiedKFold(
             self.calibration_folds, shuffle=True, random_state=self.random_state
         )
@@ -174,6 +179,10 @@ class ClusterClassifier(ClassifierMixin, BaseEstimator):
         self.n_features_ = matrix.shape[1]
         self.metadata_: dict[str, Any] = {}
         return self
+
+    def _word_analyzer(self) -> WordAnalyzer:
+        analyzer: WordAnalyzer = self.features_.named_transformers["word"].analyzer
+        return analyzer
 
     # -- prediction --------------------------------------------------------------------------
 
@@ -203,46 +212,46 @@ class ClusterClassifier(ClassifierMixin, BaseEstimator):
         return self._proba_of_normalized(_normalize_all(X))
 
     def _proba_of_normalized(self, normalized: list[str]) -> np.ndarray:
-        """Probabilities of normalised titles: the lean path for a few, scikit-learn's for more."""
-        proba = self._lean_proba(normalized) if len(normalized) <= LEAN_BATCH else None
-        if proba is None:
+        """Probabilities of normalised titles: one title at a time for a few, by sparse algebra
+        over the batch for more (both equal scikit-learn's path, which serves models of other
+        shapes)."""
+        scorer = self._batch_scorer()
+        if scorer is None:
             proba = self.calibrated_.predict_proba(self.features_.transform(normalized))
+        elif len(normalized) <= LEAN_BATCH:
+            proba = self._lean_proba(normalized, scorer.view)
+        else:
+            proba = scorer.proba(normalized)
         return self._apply_prior(proba)
 
-    def _lean_proba(self, normalized: list[str]) -> np.ndarray | None:
-        """The calibrated probabilities computed directly from the fitted parts, or None when
-        the fitted model is not of the shape this path knows.
+    _scorer_lock = threading.Lock()
 
-        For one title, scikit-learn's per-call input validation and pipeline dispatch cost ten
-        times the arithmetic; a service scores one title per request. The result equals the
-        scikit-learn path's (``tests/test_model.py`` checks it): TF-IDF rows from the same
-        vectorizers, the linear SVM's scores, each class's sigmoid, then normalisation.
+    def _batch_scorer(self) -> BatchScorer | None:
+        """The model's :class:`akarclf.sparse_scoring.BatchScorer`, built on first use, or None
+        when the fitted model is not of the shape it knows."""
+        if "_scorer" not in self.__dict__:
+            with self._scorer_lock:
+                if "_scorer" not in self.__dict__:
+                    view = linear_view(self)
+                    self.__dict__["_scorer"] = None if view is None else BatchScorer(view)
+        scorer: BatchScorer | None = self.__dict__["_scorer"]
+        return scorer
+
+    @staticmethod
+    def _lean_proba(normalized: list[str], view: LinearView) -> np.ndarray:
+        """Calibrated probabilities of a few titles, one at a time.
+
+        For one title, building even small sparse matrices costs more than the arithmetic; a
+        service scores one title per request. The result equals the scikit-learn path's
+        (``tests/test_model.py`` checks it): TF-IDF rows from the same vectorizers, the linear
+        SVM's scores, each class's sigmoid, then normalisation.
         """
-        calibrated = self.calibrated_.calibrated_classifiers_
-        if len(calibrated) != 1 or calibrated[0].method != "sigmoid":
-            return None
-        parts = [vectorizer for _, vectorizer in self.features_.transformer_list]
-        if self.features_.transformer_weights or not all(
-            isinstance(v, _UnitCachedTfidf) for v in parts
-        ):
-            return None
-        svm = calibrated[0].estimator
-        if list(svm.classes_) != list(calibrated[0].classes) or svm.coef_.shape[0] < 3:
-            return None
-        a = np.array([c.a_ for c in calibrated[0].calibrators], dtype=np.float64)
-        b = np.array([c.b_ for c in calibrated[0].calibrators], dtype=np.float64)
-        offsets = np.cumsum([0] + [len(v.vocabulary_) for v in parts[:-1]])
-        proba = np.empty((len(normalized), len(svm.classes_)))
+        scores = np.tile(view.intercept, (len(normalized), 1))
         for row, document in enumerate(normalized):
-            scores = np.array(svm.intercept_, dtype=np.float64)
-            for vectorizer, offset in zip(parts, offsets, strict=True):
-                columns, weights = vectorizer.weights_one(document)
-                scores += svm.coef_[:, offset + columns] @ weights
-            sigmoid = 1.0 / (1.0 + np.exp(a * scores + b))
-            total = sigmoid.sum()
-            proba[row] = sigmoid / total if total != 0 else 1.0 / len(sigmoid)
-        proba[(proba > 1.0) & (proba <= 1.0 + 1e-5)] = 1.0
-        return proba
+            for part in view.parts:
+                columns, weights = part.vectorizer.weights_one(document)
+                scores[row] += view.coef[:, part.offset + columns] @ weights
+        return view.calibrate(scores)
 
     def _apply_prior(self, proba: np.ndarray) -> np.ndarray:
         ratio = self._prior_ratio()
@@ -334,6 +343,7 @@ class ClusterClassifier(ClassifierMixin, BaseEstimator):
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state.pop("_feature_names_cache", None)
+        state.pop("_scorer", None)
         return state
 
     def __sklearn_tags__(self) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import pickle
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,7 +18,7 @@ from sklearn.utils.estimator_checks import (
     check_parameters_default_constructible,
 )
 
-from akarclf.model import ClusterClassifier
+from akarclf.model import ClusterClassifier, load_model
 from tests.handwritten_titles import LABELS, TEXTS
 
 FAST = {"calibration_folds": 3, "min_df": 1, "char_ngrams": (2, 4)}
@@ -178,11 +179,47 @@ def test_lean_path_for_few_titles_equals_the_sklearn_path(fitted: ClusterClassif
     titles = ["Kemeja batik tulis", "", "🎉", "keranjang anyaman rotan", "zzz qqq", "kopi kopi"]
     assert len(titles) <= LEAN_BATCH
     normalized = [normalize_title(t) for t in titles]
-    lean = fitted._lean_proba(normalized)
-    assert lean is not None
+    scorer = fitted._batch_scorer()
+    assert scorer is not None
+    lean = fitted._lean_proba(normalized, scorer.view)
     reference = fitted.calibrated_.predict_proba(fitted.features_.transform(normalized))
     np.testing.assert_allclose(lean, reference, atol=1e-7)
-    many = titles * (LEAN_BATCH // len(titles) + 2)  # past LEAN_BATCH: scikit-learn's path
+    many = titles * (LEAN_BATCH // len(titles) + 2)  # past LEAN_BATCH: the batch path
     np.testing.assert_allclose(
         fitted.predict_proba(many)[: len(titles)], fitted.predict_proba(titles), atol=1e-7
     )
+
+
+def test_a_fitted_model_scores_its_training_words_without_sastrawi(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import akarclf.text as text
+
+    model = ClusterClassifier(**FAST).fit(TEXTS, LABELS)
+    table = model._word_analyzer().stem_table
+    assert "kemasan\tkemas" in table.splitlines()
+    expected = model.predict_proba(TEXTS[:40])
+    loaded = load_model(model.save(tmp_path / "m.akarclf"))
+    assert loaded._word_analyzer().stem_table == table
+
+    def no_sastrawi(word: str) -> str:
+        raise AssertionError(f"Sastrawi asked to stem {word!r}")
+
+    text.stem_token.cache_clear()
+    monkeypatch.setattr(text._Stemmer, "_stem_fn", no_sastrawi)
+    np.testing.assert_allclose(loaded.predict_proba(TEXTS[:40]), expected)
+    text.stem_token.cache_clear()
+
+
+def test_surface_models_keep_no_stem_table() -> None:
+    model = ClusterClassifier(word_features="surface", **FAST).fit(TEXTS, LABELS)
+    assert model._word_analyzer().stem_table == ""
+
+
+@pytest.mark.parametrize("table", ["kerajinan", "kerajinan\t", "\trajin", "a b\tc", "a\tb\tc"])
+def test_a_malformed_stem_table_is_refused(table: str) -> None:
+    from akarclf.text import WordAnalyzer
+
+    analyzer = WordAnalyzer()
+    with pytest.raises(ValueError, match="malformed stem table line"):
+        analyzer.__setstate__({**analyzer.__getstate__(), "stem_table": table})

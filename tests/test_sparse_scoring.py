@@ -1,0 +1,190 @@
+"""The batch scorer gives scikit-learn's probabilities, for every model shape it accepts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from akarclf.model import LEAN_BATCH, ClusterClassifier
+from akarclf.sparse_scoring import BatchScorer, linear_view
+from akarclf.text import normalize_title
+from tests.handwritten_titles import LABELS, TEXTS
+
+FAST = {"calibration_folds": 3, "min_df": 1}
+
+#: Titles that exercise the counting: repeated words and pairs, one word, blanks, unknown words,
+#: a word that is also part of a lexicon phrase, digits and units.
+TRICKY = [
+    "kopi kopi kopi bubuk kopi bubuk",
+    "Kemeja batik tulis",
+    "",
+    "   ",
+    "🎉🎉",
+    "zzz qqq xxyyzz",
+    "keranjang anyaman rotan asli",
+    "Keripik Singkong Balado 250gr 2pcs",
+    "a",
+    "tas tas tas tas",
+    "Чай 中文 tea",
+    "patung kayu ukir jepara 30cm patung",
+]
+
+
+def _sklearn_proba(model: ClusterClassifier, normalized: list[str]) -> np.ndarray:
+    return np.asarray(model.calibrated_.predict_proba(model.features_.transform(normalized)))
+
+
+@pytest.fixture(scope="module", params=["both", "surface"])
+def model(request: pytest.FixtureRequest) -> ClusterClassifier:
+    return ClusterClassifier(word_features=request.param, **FAST).fit(TEXTS, LABELS)
+
+
+def test_batch_scores_equal_the_sklearn_path(model: ClusterClassifier) -> None:
+    titles = TRICKY + list(TEXTS)
+    normalized = [normalize_title(t) for t in titles]
+    scorer = model._batch_scorer()
+    assert scorer is not None
+    np.testing.assert_allclose(
+        scorer.proba(normalized), _sklearn_proba(model, normalized), rtol=0, atol=1e-6
+    )
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"char_ngrams": None},
+        {"lexicon": False},
+        {"word_ngram_max": 1},
+        {"char_ngrams": (1, 3), "min_df": 2},
+    ],
+    ids=["no-char", "no-lexicon", "unigrams", "char-1-3"],
+)
+def test_other_model_shapes_equal_the_sklearn_path(options: dict[str, object]) -> None:
+    fitted = ClusterClassifier(**{**FAST, **options}).fit(TEXTS, LABELS)
+    normalized = [normalize_title(t) for t in TRICKY + list(TEXTS)]
+    scorer = fitted._batch_scorer()
+    assert scorer is not None
+    np.testing.assert_allclose(
+        scorer.proba(normalized), _sklearn_proba(fitted, normalized), rtol=0, atol=1e-6
+    )
+
+
+@pytest.mark.parametrize("options", [{"head_word": True}, {"word_features": "stem"}])
+def test_models_of_unknown_shape_go_through_sklearn(options: dict[str, object]) -> None:
+    other = ClusterClassifier(**{**FAST, **options}).fit(TEXTS, LABELS)
+    assert linear_view(other) is None
+    assert other._batch_scorer() is None
+    many = TRICKY * 3
+    np.testing.assert_allclose(
+        other.predict_proba(many),
+        other._apply_prior(_sklearn_proba(other, [normalize_title(t) for t in many])),
+    )
+
+
+def test_predict_proba_uses_the_batch_path_past_the_lean_batch(
+    model: ClusterClassifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[int] = []
+    original = BatchScorer.proba
+
+    def counting(self: BatchScorer, normalized: list[str]) -> np.ndarray:
+        calls.append(len(normalized))
+        return original(self, normalized)
+
+    monkeypatch.setattr(BatchScorer, "proba", counting)
+    many = (TRICKY * (LEAN_BATCH // len(TRICKY) + 2))[: LEAN_BATCH + 1]
+    few = TRICKY[:LEAN_BATCH]
+    np.testing.assert_allclose(model.predict_proba(many)[: len(few)], model.predict_proba(few))
+    assert calls == [LEAN_BATCH + 1]
+
+
+def test_an_empty_batch_gives_an_empty_result(model: ClusterClassifier) -> None:
+    scorer = model._batch_scorer()
+    assert scorer is not None
+    assert scorer.proba([]).shape == (0, len(model.classes_))
+
+
+def test_a_batch_of_blank_titles_gives_the_empty_title_answer(model: ClusterClassifier) -> None:
+    scorer = model._batch_scorer()
+    assert scorer is not None
+    blanks = [""] * (LEAN_BATCH + 3)
+    np.testing.assert_allclose(scorer.proba(blanks), _sklearn_proba(model, blanks), atol=1e-6)
+
+
+def test_refitting_rebuilds_the_scorer() -> None:
+    model = ClusterClassifier(**FAST).fit(TEXTS, LABELS)
+    first = model._batch_scorer()
+    model.set_params(char_ngrams=None).fit(TEXTS, LABELS)
+    second = model._batch_scorer()
+    assert second is not None and second is not first
+    normalized = [normalize_title(t) for t in TRICKY]
+    np.testing.assert_allclose(
+        second.proba(normalized), _sklearn_proba(model, normalized), atol=1e-6
+    )
+
+
+_WORDS = st.sampled_from(
+    ["kopi", "bubuk", "batik", "kemeja", "anyaman", "rotan", "tas", "0", "gr", "zzz", "kayu"]
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(_WORDS, max_size=8).map(" ".join), min_size=1, max_size=30))
+def test_any_batch_of_known_and_unknown_words_matches_sklearn(titles: list[str]) -> None:
+    model = _shared_model()
+    scorer = model._batch_scorer()
+    assert scorer is not None
+    np.testing.assert_allclose(scorer.proba(titles), _sklearn_proba(model, titles), atol=1e-6)
+
+
+_MODEL: list[ClusterClassifier] = []
+
+
+def _shared_model() -> ClusterClassifier:
+    if not _MODEL:
+        _MODEL.append(ClusterClassifier(**FAST).fit(TEXTS, LABELS))
+    return _MODEL[0]
+
+
+def test_the_index_starts_afresh_when_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    import akarclf.sparse_scoring as sparse_scoring
+
+    monkeypatch.setattr(sparse_scoring, "MAX_INDEXED_WORDS", 5)
+    model = ClusterClassifier(**FAST).fit(TEXTS, LABELS)
+    scorer = model._batch_scorer()
+    assert scorer is not None
+    normalized = [normalize_title(t) for t in TRICKY + list(TEXTS)]
+    first_index = None
+    for start in range(0, len(normalized), 7):
+        batch = normalized[start : start + 7]
+        np.testing.assert_allclose(scorer.proba(batch), _sklearn_proba(model, batch), atol=1e-6)
+        first_index = first_index or scorer._index
+    assert first_index is not None and scorer._index is not first_index
+
+
+def test_threads_can_share_one_scorer() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    model = ClusterClassifier(**FAST).fit(TEXTS, LABELS)
+    scorer = model._batch_scorer()
+    assert scorer is not None
+    normalized = [normalize_title(t) for t in TRICKY + list(TEXTS)]
+    batches = [normalized[i::8] for i in range(8)] * 4
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(scorer.proba, batches))
+    for batch, proba in zip(batches, results, strict=True):
+        np.testing.assert_allclose(proba, _sklearn_proba(model, batch), atol=1e-6)
+
+
+def test_each_tfidf_block_equals_the_vectorizer_output(model: ClusterClassifier) -> None:
+    scorer = model._batch_scorer()
+    assert scorer is not None
+    normalized = [normalize_title(t) for t in TRICKY + list(TEXTS)]
+    blocks = scorer.tfidf(scorer.resolve(normalized))
+    vectorizers = [v for _, v in model.features_.transformer_list]
+    assert len(blocks) == len(vectorizers)
+    for block, vectorizer in zip(blocks, vectorizers, strict=True):
+        expected = vectorizer.transform(normalized).toarray()
+        np.testing.assert_allclose(block.normalized().toarray(), expected, atol=1e-6)
