@@ -56,10 +56,37 @@ def _cells(values: np.ndarray, name: str, encode: Callable[[str], str]) -> list[
     value is encoded once.
     """
     if name in FLOAT_COLUMNS:
-        return [f"{x:.{FLOAT_DECIMALS}f}" for x in values.tolist()]
+        return _unit_interval_text(values)
     texts: list[str] = values.tolist()
     encoded = {value: encode(value) for value in set(texts)}
     return [encoded[value] for value in texts]
+
+
+def _unit_interval_text(values: np.ndarray) -> list[str]:
+    """``f"{x:.6f}"`` of each value, digits built by numpy when all are within [0, 1]
+    (probabilities always are): formatting floats one by one is a tenth of a run's time."""
+    values = np.asarray(values, dtype=np.float64)
+    inside = (values >= 0.0) & (values <= 1.0) & ~np.signbit(values)
+    if not len(values) or not inside.all():
+        return [f"{x:.{FLOAT_DECIMALS}f}" for x in values.tolist()]
+    raw = values * 10**FLOAT_DECIMALS
+    scaled = np.rint(raw)
+    # Near a tie the product's rounding error decides; there Python's exact rounding does.
+    near_tie = np.flatnonzero(np.abs(raw - np.floor(raw) - 0.5) < 1e-6)
+    units = scaled.astype(np.int64)
+    width = FLOAT_DECIMALS + 2
+    text = np.empty((len(values), width), dtype=np.uint8)
+    text[:, 0] = ord("0") + units // 10**FLOAT_DECIMALS
+    text[:, 1] = ord(".")
+    rest = units % 10**FLOAT_DECIMALS
+    for column in range(width - 1, 1, -1):
+        text[:, column] = ord("0") + rest % 10
+        rest //= 10
+    joined = text.tobytes().decode("ascii")
+    cells = [joined[i : i + width] for i in range(0, len(joined), width)]
+    for i in near_tie.tolist():
+        cells[i] = f"{values[i]:.{FLOAT_DECIMALS}f}"
+    return cells
 
 
 def format_csv_rows(
