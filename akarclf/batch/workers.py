@@ -9,6 +9,7 @@ input.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import signal
 import sys
@@ -171,6 +172,9 @@ def _init_worker(setup: ScoringSetup) -> None:
         _WORKER.update(_INHERITED)
     else:
         _WORKER["model"], _WORKER["setup"] = load(setup)
+        # The worker is ours: keep the loaded model out of the cyclic collector's walks
+        # (see akarclf.commands.score._load_model_for_good).
+        gc.freeze()
 
 
 def _score_in_worker(chunk: Chunk) -> ChunkResult:

@@ -143,6 +143,24 @@ def import_sklearn_without_pandas() -> None:
             del sys.modules["pandas"]
 
 
+def _load_model_for_good(path: str | None) -> None:
+    """Load the model (the loader caches it for the run) and freeze everything this process
+    holds out of the cyclic garbage collector's reach (:func:`gc.freeze`).
+
+    The model is hundreds of thousands of long-lived objects; each full collection, triggered
+    by the garbage of every chunk, walks them all again, a tenth of the time of a catalogue
+    run. Workers forked later share the frozen objects without touching them (no copy on
+    write). A command owns its process and may do this; :func:`akarclf.score_file`, a
+    library call, leaves the host's collector alone.
+    """
+    import gc
+
+    from akarclf.batch.workers import load_model
+
+    load_model(path)
+    gc.freeze()
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``akarclf score``; returns the exit status."""
     from akarclf.batch.readers import InputError, UsageError
@@ -156,6 +174,7 @@ def run(args: argparse.Namespace) -> int:
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     previous = _install_sigterm()
     try:
+        _load_model_for_good(args.model)
         summary = score_file(
             args.input,
             args.output,
