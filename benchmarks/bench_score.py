@@ -158,11 +158,13 @@ def score_command(
 def cost_split(source: Path, model: Any, chunk_size: int) -> dict[str, float]:
     """Seconds spent in each stage of scoring ``source``, stage by stage, in this process.
 
-    For a ClusterClassifier the model is taken apart: normalisation, then each part of its
-    feature union timed on its own (the word part holds the stemming), then the calibrated
-    classifier. Caches are as warm as this process left them (the steady state of a long run).
+    For a ClusterClassifier the model is taken apart along its batch path
+    (:class:`akarclf.sparse_scoring.BatchScorer`): normalisation, indexing the words (stemming
+    and n-grams of words not seen before), TF-IDF, then SVM scores, calibration and prior.
+    The model is the one ``main`` loaded, so its index is as warm as bare ``predict_proba``
+    left it (the steady state of a long run); a model the scorer does not serve is timed as
+    one stage.
     """
-    import scipy.sparse as sp
 
     from akarclf.batch.core import output_columns
     from akarclf.batch.readers import CsvReader, open_input
@@ -173,16 +175,11 @@ def cost_split(source: Path, model: Any, chunk_size: int) -> dict[str, float]:
     from akarclf.text import blank_mask, normalize_title
 
     policy = load_policy()
-    features = getattr(model, "features_", None)
-    parts = [] if features is None else list(features.transformer_list)
-    if features is not None and features.transformer_weights:
-        parts = []  # weighted unions are not reproduced here: time the model as one stage
+    scorer = model._batch_scorer() if hasattr(model, "_batch_scorer") else None
     split = dict.fromkeys(
         [
             "reading",
-            *(["normalising"] if parts else []),
-            *(_PART_NAMES.get(name, f"features: {name}") for name, _ in parts),
-            "predicting",
+            *(_SCORER_STAGES if scorer is not None else ["predicting"]),
             "gating",
             "formatting + writing",
         ],
@@ -199,21 +196,20 @@ def cost_split(source: Path, model: Any, chunk_size: int) -> dict[str, float]:
             if chunk is None:
                 break
             titles = chunk.titles
-            if not parts:
+            if scorer is None:
                 proba = np.asarray(model.predict_proba(titles))
                 blank = blank_mask(titles)
                 clock.lap("predicting")
             else:
                 normalized = [normalize_title(t) for t in titles]
                 blank = np.array([not text for text in normalized], dtype=bool)
-                clock.lap("normalising")
-                blocks = []
-                for name, transformer in parts:
-                    blocks.append(transformer.transform(normalized))
-                    clock.lap(_PART_NAMES.get(name, f"features: {name}"))
-                matrix = sp.hstack(blocks).tocsr()
-                proba = _calibrated_proba(model, matrix)
-                clock.lap("predicting")
+                clock.lap(_SCORER_STAGES[0])
+                resolved = scorer.resolve(normalized)
+                clock.lap(_SCORER_STAGES[1])
+                blocks = scorer.tfidf(resolved)
+                clock.lap(_SCORER_STAGES[2])
+                proba = model._apply_prior(scorer.view.calibrate(scorer.linear_scores(blocks)))
+                clock.lap(_SCORER_STAGES[3])
             result = gate(proba, classes, chunk.flags, blank, policy, None)
             clock.lap("gating")
             n = len(titles)
@@ -231,11 +227,13 @@ def cost_split(source: Path, model: Any, chunk_size: int) -> dict[str, float]:
     return split
 
 
-#: Stage names of the parts of ClusterClassifier's feature union.
-_PART_NAMES = {
-    "word": "stemming + word n-grams (TF-IDF)",
-    "char": "char n-grams (TF-IDF)",
-}
+#: Stages of ClusterClassifier's batch path, in order.
+_SCORER_STAGES = [
+    "normalising",
+    "indexing words (stems, n-grams of new ones)",
+    "vectorising (TF-IDF)",
+    "predicting (SVM, calibration, prior)",
+]
 
 
 class _Clock:
@@ -251,16 +249,6 @@ class _Clock:
         self._split[stage] += seconds
         self._last = now
         return seconds
-
-
-def _calibrated_proba(model: Any, matrix: Any) -> np.ndarray:
-    """The second half of ``ClusterClassifier.predict_proba`` (after the features)."""
-    proba = model.calibrated_.predict_proba(matrix)
-    ratio = model._prior_ratio()
-    if ratio is not None:
-        proba = proba * ratio
-        proba /= proba.sum(axis=1, keepdims=True)
-    return np.asarray(proba)
 
 
 # -- main --------------------------------------------------------------------------------------

@@ -921,7 +921,7 @@ def run_info(args: argparse.Namespace, data: BenchData) -> dict[str, Any]:
     """Where, when and on what the benchmark ran."""
     return {
         "command": "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
-        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M"),
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M"),
         "machine": f"{_cpu_model()}, {os.cpu_count()} cores, {_memory_gib()}, "
         f"{platform.system()} {platform.release()}",
         "software": _versions(),
