@@ -185,14 +185,17 @@ class AkarclfSystem(System):
 
 
 def reset_akarclf_caches(model: Any) -> None:
-    """Empty akarclf's stem cache and any per-word feature cache of the model's vectorizers.
+    """Empty akarclf's stem cache, any per-word feature cache of the model's vectorizers and
+    the model's batch scorer (with its index of words seen).
 
-    The per-word caches are private (``_unit_cache`` of ``akarclf.features``): emptying them is
-    what a freshly loaded model starts with.
+    These caches are private (``_unit_cache`` of ``akarclf.features``, ``_scorer`` of
+    ``akarclf.model``): emptying them is what a freshly loaded model starts with. The stems
+    the model stored at training time stay: a fresh process has them too.
     """
     from akarclf.text import stem_token
 
     stem_token.cache_clear()
+    vars(model).pop("_scorer", None)
     features = getattr(model, "features_", None)
     for _, part in getattr(features, "transformer_list", []):
         vars(part).pop("_unit_cache", None)
@@ -487,10 +490,11 @@ def stage_seconds(model: Any, titles: list[str], *, cold: bool) -> dict[str, flo
 
     Each stage is timed on its own, without a profiler (whose per-call overhead inflates the
     many small Python calls of text processing): ``normalising`` (``normalize_title``),
-    ``features`` (the feature union's ``transform``: stems, word and character n-grams,
-    vocabulary look-ups, TF-IDF), ``classifier`` (the SVM's scores, their sigmoid calibration),
-    and ``other`` (the rest of one plain ``predict_proba``: prior re-weighting, glue). With
-    ``cold`` every cache (stems, per-word features) is emptied first, as in a fresh process.
+    ``features`` (the batch scorer's word index and TF-IDF: stems, word and character n-grams
+    of words not seen before, vocabulary look-ups, counts), ``classifier`` (the SVM's scores,
+    their sigmoid calibration, the prior), and ``other`` (the rest of one plain
+    ``predict_proba``). With ``cold`` every cache (stems, per-word features, the scorer's
+    index) is emptied first, as in a fresh process.
     """
     from akarclf.model import _normalize_all
 
@@ -506,11 +510,18 @@ def stage_seconds(model: Any, titles: list[str], *, cold: bool) -> dict[str, flo
     normalising = clock() - start
     if cold:
         reset_akarclf_caches(model)
+    scorer = model._batch_scorer()
     start = clock()
-    matrix = model.features_.transform(normalized)
+    if scorer is None:
+        matrix = model.features_.transform(normalized)
+    else:
+        blocks = scorer.tfidf(scorer.resolve(normalized))
     features = clock() - start
     start = clock()
-    model.calibrated_.predict_proba(matrix)
+    if scorer is None:
+        model._apply_prior(model.calibrated_.predict_proba(matrix))
+    else:
+        model._apply_prior(scorer.view.calibrate(scorer.linear_scores(blocks)))
     classifier = clock() - start
     return {
         "total": total,
