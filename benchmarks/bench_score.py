@@ -407,10 +407,11 @@ def main(argv: list[str] | None = None) -> int:
     if split is not None:
         total = sum(split.values())
         print(f"\ncost split on {args.small_rows:,} rows (stage by stage, one process)")
+        stage_width = max(len(stage) for stage in split)
         for stage, seconds in split.items():
             per_row = seconds / args.small_rows * 1e6
-            print(f"  {stage:<38} {per_row:7.1f} us/row  {seconds / total:6.1%}")
-        print(f"  {'total':<38} {total / args.small_rows * 1e6:7.1f} us/row")
+            print(f"  {stage:<{stage_width}} {per_row:7.1f} us/row  {seconds / total:6.1%}")
+        print(f"  {'total':<{stage_width}} {total / args.small_rows * 1e6:7.1f} us/row")
     return 0
 
 
