@@ -15,10 +15,10 @@ from akarclf.text import (
     NO_STEM_WORDS,
     TitleNormalizer,
     WordAnalyzer,
+    _normalize_unicode,
     blank_mask,
     check_title,
     load_lexicon,
-    _normalize_unicode,
     normalize_title,
     stem_token,
 )
