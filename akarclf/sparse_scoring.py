@@ -4,13 +4,13 @@ distinct words.
 A fitted :class:`akarclf.ClusterClassifier` is, underneath, TF-IDF features that are sums over
 a title's words and adjacent word pairs, one linear SVM, and one sigmoid per class. Going
 through scikit-learn's vectorizers costs a Python loop over every word of every title plus a
-sort of every row. Here a batch becomes two small count matrices, titles x distinct words and
-titles x distinct adjacent pairs, built with a few C-level passes; multiplying them by each
-distinct word's and pair's feature columns (cached in the vectorizers) gives exactly the term
-counts scikit-learn would count, and TF-IDF weighting, the SVM and the calibration are then a
-handful of vectorised operations. ``tests/test_sparse_scoring.py`` checks the result against
-scikit-learn's path. Catalogue scoring spends most of its time here, so this is what makes
-``akarclf score`` fast.
+sort of every row. Here a batch becomes two sparse count matrices, titles x indexed words and
+titles x indexed pairs (the pairs that have features: vocabulary bigrams, lexicon phrases),
+built with a few C-level passes; multiplying them by each word's and pair's feature columns,
+kept in a per-process index, gives exactly the term counts scikit-learn would count, and
+TF-IDF weighting, the SVM and the calibration are then a handful of vectorised operations.
+``tests/test_sparse_scoring.py`` checks the result against scikit-learn's path. Catalogue
+scoring spends most of its time here, so this is what makes ``akarclf score`` fast.
 """
 
 from __future__ import annotations
@@ -114,10 +114,11 @@ MAX_INDEXED_WORDS = 400_000
 class BatchScorer:
     """Scores batches of normalised titles through a :class:`LinearView`.
 
-    Every distinct word and adjacent pair the scorer meets gets a row in an index of feature
-    columns, so a catalogue pays the feature lookup of each word once, not once per batch.
-    The index is extended under a lock and only ever appended to, so threads can share one
-    scorer; it is bounded by :data:`MAX_INDEXED_WORDS`.
+    Every distinct word the scorer meets gets a row in an index of feature columns, so a
+    catalogue pays the feature lookup of each word once, not once per batch; the adjacent pairs
+    that have features are indexed when the index is made. The index is extended under a lock
+    and only ever appended to, so threads can share one scorer; it is bounded by
+    :data:`MAX_INDEXED_WORDS`.
     """
 
     def __init__(self, view: LinearView) -> None:
@@ -144,8 +145,8 @@ class BatchScorer:
     # The three stages of :meth:`scores`, public so that benchmarks can time them one by one.
 
     def resolve(self, normalized: Sequence[str]) -> ResolvedBatch:
-        """Stage 1: the batch's words and adjacent pairs as rows of the index (words and pairs
-        not seen before are stemmed, turned into n-grams and added)."""
+        """Stage 1: the batch's words and adjacent pairs as rows of the index (words not seen
+        before are stemmed, turned into n-grams and added; pairs without features drop out)."""
         n = len(normalized)
         split = list(map(str.split, normalized))
         lengths = np.fromiter(map(len, split), dtype=np.int64, count=n)
