@@ -99,8 +99,7 @@ class _UnitCachedTfidf(TfidfVectorizer):
         features: Callable[[str], list[str]],
         cache: dict[str, tuple[int, ...]],
     ) -> tuple[int, ...]:
-        vocabulary: dict[str, int] = self.vocabulary_
-        columns = tuple(vocabulary[g] for g in features(unit) if g in vocabulary)
+        columns = self._lookup(unit, features)
         if len(cache) >= UNIT_CACHE_SIZE:
             cache.clear()
         cache[unit] = columns
@@ -118,11 +117,15 @@ class _UnitCachedTfidf(TfidfVectorizer):
         found: list[tuple[int, ...] | None] = list(map(cache.get, units))
         missing = [i for i, columns in enumerate(found) if columns is None]
         if missing:
-            vocabulary: dict[str, int] = self.vocabulary_
             features = self._unit_features()
             for i in missing:
-                found[i] = tuple(vocabulary[g] for g in features(units[i]) if g in vocabulary)
+                found[i] = self._lookup(units[i], features)
         return found  # type: ignore[return-value]
+
+    def _lookup(self, unit: str, features: Callable[[str], list[str]]) -> tuple[int, ...]:
+        """The vocabulary columns of the n-grams ``features`` makes of ``unit``."""
+        vocabulary: dict[str, int] = self.vocabulary_
+        return tuple(vocabulary[g] for g in features(unit) if g in vocabulary)
 
     def weights_one(self, document: str) -> tuple[np.ndarray, np.ndarray]:
         """TF-IDF of one document as (column indices, weights), without scikit-learn's

@@ -53,9 +53,10 @@ _ASCII_FOLD = bytes(
 _ZERO_RUN = re.compile(r"0+")
 
 
-def _tokens(text: str) -> list[str]:
-    """Runs of letters and runs of digits of already folded text, so ``250gr`` is two tokens."""
-    return _TOKEN.findall(text)
+def _folded_tokens(text: str) -> list[str]:
+    """Tokens of ``text`` after NFKC and case folding, digit runs as ``0``: runs of letters and
+    runs of digits, so ``250gr`` is two tokens."""
+    return _TOKEN.findall(_DIGITS.sub("0", unicodedata.normalize("NFKC", text).casefold()))
 
 
 class _Noise:
@@ -66,10 +67,7 @@ class _Noise:
     """
 
     def __init__(self, entries: Iterable[str]) -> None:
-        folded = [
-            tuple(_tokens(_DIGITS.sub("0", unicodedata.normalize("NFKC", e).casefold())))
-            for e in entries
-        ]
+        folded = [tuple(_folded_tokens(entry)) for entry in entries]
         self.words = frozenset(e[0] for e in folded if len(e) == 1)
         phrases = sorted({" ".join(e) for e in folded if len(e) > 1}, key=len, reverse=True)
         self.phrase_starts = frozenset(e[0] for e in folded if len(e) > 1)
@@ -110,19 +108,17 @@ def normalize_title(title: str) -> str:
     Never raises for a ``str``; an empty result means the title had no usable words.
     """
     title = title[:MAX_TITLE_CHARS]
-    if title.isascii():
-        # Same result as the general path (tests/test_text.py checks it), several times
-        # faster: on ASCII, NFKC changes nothing and case folding is lower().
-        tokens = _ZERO_RUN.sub(" 0 ", title.encode().translate(_ASCII_FOLD).decode()).split()
-    else:
-        tokens = _tokens(_DIGITS.sub("0", unicodedata.normalize("NFKC", title).casefold()))
+    if not title.isascii():
+        return _normalize_unicode(title)
+    # Same result as the general path (tests/test_text.py checks it), several times faster:
+    # on ASCII, NFKC changes nothing and case folding is lower().
+    tokens = _ZERO_RUN.sub(" 0 ", title.encode().translate(_ASCII_FOLD).decode()).split()
     return " ".join(_NOISE.strip(tokens))
 
 
 def _normalize_unicode(title: str) -> str:
     """:func:`normalize_title` without its ASCII shortcut (the reference the tests compare)."""
-    text = _DIGITS.sub("0", unicodedata.normalize("NFKC", title[:MAX_TITLE_CHARS]).casefold())
-    return " ".join(_NOISE.strip(_tokens(text)))
+    return " ".join(_NOISE.strip(_folded_tokens(title[:MAX_TITLE_CHARS])))
 
 
 def blank_mask(titles: Sequence[str]) -> np.ndarray:
