@@ -108,12 +108,18 @@ def test_jobs_keep_input_order(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, method: str
 ) -> None:
     monkeypatch.setattr(workers, "start_method", lambda: method)
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    monkeypatch.setattr(workers.tempfile, "tempdir", str(spool))
     source = _catalogue(tmp_path / "in.csv", 60, slow_first=True)
     score_file(source, tmp_path / "one.csv", model=StubModel(), chunk_size=7)
     # The first chunk is slow in the workers, so later chunks finish first.
     slow = StubModel(slow_word="lambat")
     summary = score_file(source, tmp_path / "two.csv", model=slow, chunk_size=7, jobs=2)
     assert summary.rows_scored == 60
+    # The run's chunk and result files are gone with their directory (a fork server keeps
+    # its own pymp-* directory for its lifetime).
+    assert list(spool.glob("akarclf-score-*")) == []
     one = (tmp_path / "one.csv").read_text(encoding="utf-8")
     assert (tmp_path / "two.csv").read_text(encoding="utf-8") == one
     assert [r["id"] for r in _rows(tmp_path / "two.csv")] == [str(i) for i in range(60)]

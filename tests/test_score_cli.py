@@ -236,14 +236,18 @@ def test_interrupted_jobs_run_leaves_no_output_file(tmp_path: Path) -> None:
     out_dir.mkdir()
     script = tmp_path / "pool_driver.py"  # a file: worker processes re-import the main module
     script.write_text(POOL_DRIVER.format(repo=str(REPO), tests=str(TESTS)), encoding="utf-8")
+    spool = tmp_path / "tmp"  # where the run spools chunks for its workers
+    spool.mkdir()
     process = subprocess.Popen(
         [sys.executable, str(script), str(source), str(out_dir / "scored.csv")],
         stderr=subprocess.PIPE,
         cwd=tmp_path,
+        env={**os.environ, "TMPDIR": str(spool)},
     )
     err = _interrupt_when_writing(process, out_dir, signal.SIGINT)
     assert process.returncode == 130, err.decode()
     assert list(out_dir.iterdir()) == []
+    assert list(spool.glob("akarclf-score-*")) == []
 
 
 @pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])

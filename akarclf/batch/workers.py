@@ -4,15 +4,20 @@ A chunk is scored by :func:`akarclf.batch.core.score_columns` and formatted to t
 process. Worker processes load the model and policy once (in the pool initializer);
 :class:`PoolScorer` hands their results back in input order, scores chunks itself when the
 workers are busy, and keeps at most a few chunks in flight so memory does not grow with the
-input.
+input. Chunks and their output text cross between processes as files in a private directory
+(:class:`Spool`), not through the pool's pipe.
 """
 
 from __future__ import annotations
 
 import gc
 import multiprocessing
+import os
+import pickle
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter, deque
@@ -74,6 +79,8 @@ class ChunkResult:
     clusters: Counter[str]
     seconds_scoring: float
     seconds_formatting: float
+    #: Set by a worker: the file that holds ``text`` (UTF-8), for the parent to take.
+    text_file: str | None = None
 
 
 def load_model(path: str | Path | None) -> Model:
@@ -149,12 +156,64 @@ class InlineScorer:
         self.close()
 
 
+class Spool:
+    """A private directory through which chunks go to workers and their output comes back.
+
+    Why not the pool's pipe: a 10,000-row chunk and its output text are megabytes each, and a
+    pipe moves 64 KiB at a time, each piece handled by a thread of the parent that must first
+    get the GIL from the parent's main thread, which is busy reading and scoring; the worker
+    waits meanwhile. Measured on 1M rows with ``--jobs 2``, the worker spent about 2 s in all
+    between chunks; through files, each side writes and reads a chunk in one call, and the
+    run was 0.3 to 1.0 s faster in each of 7 alternating pairs of runs. Each file lives for
+    one chunk; the directory is removed when the pool closes.
+    """
+
+    def __init__(self) -> None:
+        self.directory = tempfile.mkdtemp(prefix="akarclf-score-")
+
+    def put(self, chunk: Chunk) -> str:
+        """Write ``chunk`` to a new file of the spool; return the file's path."""
+        fd, path = tempfile.mkstemp(suffix=".chunk", dir=self.directory)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL))
+        return path
+
+    def remove(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _take_chunk(path: str) -> Chunk:
+    """Read and delete a chunk file written by :meth:`Spool.put` (our own file: trusted)."""
+    with open(path, "rb") as handle:
+        chunk: Chunk = pickle.loads(handle.read())
+    os.unlink(path)
+    return chunk
+
+
+def _spool_text(result: ChunkResult, path: str) -> ChunkResult:
+    """Move ``result``'s text to the file ``path``; the returned result only names it."""
+    with open(path, "wb") as handle:
+        handle.write(result.text.encode("utf-8"))
+    result.text, result.text_file = "", path
+    return result
+
+
+def _take_text(result: ChunkResult) -> ChunkResult:
+    """Read back (and delete) the text a worker spooled to a file."""
+    if result.text_file is not None:
+        with open(result.text_file, "rb") as handle:
+            result.text = handle.read().decode("utf-8")
+        os.unlink(result.text_file)
+        result.text_file = None
+    return result
+
+
 def _ready(item: Future[ChunkResult] | ChunkResult) -> bool:
     return not isinstance(item, Future) or item.done()
 
 
 def _result(item: Future[ChunkResult] | ChunkResult) -> ChunkResult:
-    return item.result() if isinstance(item, Future) else item
+    return _take_text(item.result()) if isinstance(item, Future) else item
 
 
 # State of a worker process, set once by the pool initializer.
@@ -177,8 +236,9 @@ def _init_worker(setup: ScoringSetup) -> None:
         gc.freeze()
 
 
-def _score_in_worker(chunk: Chunk) -> ChunkResult:
-    return score_chunk(chunk, _WORKER["model"], _WORKER["setup"])
+def _score_in_worker(chunk_file: str) -> ChunkResult:
+    result = score_chunk(_take_chunk(chunk_file), _WORKER["model"], _WORKER["setup"])
+    return _spool_text(result, chunk_file + ".out")
 
 
 def _started() -> bool:
@@ -240,6 +300,7 @@ class PoolScorer:
                     raise
         finally:
             _INHERITED.clear()
+        self._spool = Spool()
         self.chunks_here = 0
 
     def map(self, chunks: Iterable[Chunk]) -> Iterator[ChunkResult]:
@@ -249,7 +310,7 @@ class PoolScorer:
         for chunk in chunks:
             busy = sum(1 for p in pending if isinstance(p, Future) and not p.done())
             if busy < workers * IN_FLIGHT_PER_WORKER:
-                pending.append(self._pool.submit(_score_in_worker, chunk))
+                pending.append(self._pool.submit(_score_in_worker, self._spool.put(chunk)))
             else:
                 pending.append(score_chunk(chunk, self._model, self._setup))
                 self.chunks_here += 1
@@ -261,16 +322,19 @@ class PoolScorer:
     def close(self, abort: bool = False) -> None:
         """Stop the workers; chunks not yet started are cancelled. ``abort`` (on Ctrl-C or an
         error) also stops the chunks being scored instead of waiting for them."""
-        if not abort:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            return
-        # The executor has no public way to stop running work: end its worker processes.
-        processes = dict(getattr(self._pool, "_processes", None) or {})
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        for process in processes.values():
-            process.terminate()
-        for process in processes.values():
-            process.join(timeout=5)
+        try:
+            if not abort:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+                return
+            # The executor has no public way to stop running work: end its worker processes.
+            processes = dict(getattr(self._pool, "_processes", None) or {})
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            for process in processes.values():
+                process.terminate()
+            for process in processes.values():
+                process.join(timeout=5)
+        finally:
+            self._spool.remove()
 
     def __enter__(self) -> PoolScorer:
         return self
