@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from akarclf.model import LEAN_BATCH, ClusterClassifier
-from akarclf.sparse_scoring import BatchScorer, linear_view
+from akarclf.sparse_scoring import BatchScorer, _words_and_lengths, linear_view
 from akarclf.text import normalize_title
 from tests.handwritten_titles import LABELS, TEXTS
 
@@ -188,3 +188,17 @@ def test_each_tfidf_block_equals_the_vectorizer_output(model: ClusterClassifier)
     for block, vectorizer in zip(blocks, vectorizers, strict=True):
         expected = vectorizer.transform(normalized).toarray()
         np.testing.assert_allclose(block.normalized().toarray(), expected, atol=1e-6)
+
+
+_SPACED = st.text(alphabet=st.sampled_from(list("ab \t\n\xa0")), max_size=8)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_SPACED, max_size=12))
+def test_batch_words_and_counts_equal_splitting_each_title(titles: list[str]) -> None:
+    # Whatever the spacing (blank titles, double, leading, tab, no-break spaces), the joined
+    # fast path must give what splitting title by title gives.
+    words, lengths = _words_and_lengths(titles)
+    split = [title.split() for title in titles]
+    assert words == [word for title in split for word in title]
+    assert lengths.tolist() == [len(title) for title in split]
