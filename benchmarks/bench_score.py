@@ -319,6 +319,8 @@ def main(argv: list[str] | None = None) -> int:
         help="start akarclf score as the console script does (cli) or as its own module",
     )
     args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
 
     model = load_model(args.model)
     pool = read_titles()

@@ -111,14 +111,23 @@ def test_jobs_keep_input_order(
     spool = tmp_path / "spool"
     spool.mkdir()
     monkeypatch.setattr(workers.tempfile, "tempdir", str(spool))
+    made: list[str] = []
+    original_init = workers.Spool.__init__
+
+    def recording_init(self: workers.Spool) -> None:
+        original_init(self)
+        made.append(self.directory)
+
+    monkeypatch.setattr(workers.Spool, "__init__", recording_init)
     source = _catalogue(tmp_path / "in.csv", 60, slow_first=True)
     score_file(source, tmp_path / "one.csv", model=StubModel(), chunk_size=7)
     # The first chunk is slow in the workers, so later chunks finish first.
     slow = StubModel(slow_word="lambat")
     summary = score_file(source, tmp_path / "two.csv", model=slow, chunk_size=7, jobs=2)
     assert summary.rows_scored == 60
-    # The run's chunk and result files are gone with their directory (a fork server keeps
-    # its own pymp-* directory for its lifetime).
+    # The run spooled its chunks under TMPDIR, and the files are gone with their directory
+    # (a fork server keeps its own pymp-* directory for its lifetime).
+    assert len(made) == 1 and Path(made[0]).parent == spool
     assert list(spool.glob("akarclf-score-*")) == []
     one = (tmp_path / "one.csv").read_text(encoding="utf-8")
     assert (tmp_path / "two.csv").read_text(encoding="utf-8") == one
