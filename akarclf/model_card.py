@@ -344,6 +344,36 @@ def _audit_section(audit: dict[str, Any]) -> list[str]:
                 f"Audited titles the current taxonomy no longer labels, by verdict: {dropped}.",
             ]
         out.append("")
+    if audit.get("second_read"):
+        out += _second_read_section(audit["second_read"])
+    return out
+
+
+def _second_read_section(reads: dict[str, Any]) -> list[str]:
+    out = [
+        "### Second read of the held-out hand labels",
+        "",
+        reads.get("description", ""),
+        "",
+        "| cluster | first reader | second reader | both | F1 of one reader against the other |",
+        "|---|---|---|---|---|",
+    ]
+    for cluster, row in reads["per_cluster"].items():
+        out.append(
+            f"| {cluster} | {row['first']} | {row['second']} | {row['both']} | {_fmt(row['f1'])} |"
+        )
+    changed = ", ".join(
+        f"{c['first_read']} -> {c['adjudicated']} {c['count']}"
+        for c in reads.get("changed_by_adjudication", [])
+    )
+    out += [
+        "",
+        f"Agreement {_fmt(reads['agreement'])} of {reads['rows']} titles, Cohen's kappa "
+        f"{_fmt(reads['kappa'])}; {reads['disagreements']} disagreements went to the third "
+        f"reader, who changed the first reader's label in these cases: {changed or 'none'}. "
+        "The held-out labels above use the adjudicated labels.",
+        "",
+    ]
     return out
 
 

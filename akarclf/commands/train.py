@@ -89,6 +89,12 @@ def register(subparsers: Any) -> None:
         type=Path,
         help="label-audit fixture (CSV uid,taxonomy_label,verdict) to summarise in the card",
     )
+    parser.add_argument(
+        "--second-read",
+        type=Path,
+        help="independent reads of the held-out hand labels (CSV uid,first_read,second_read,"
+        "third_read) whose agreement the card reports",
+    )
     parser.set_defaults(func=run)
 
 
@@ -147,6 +153,11 @@ def run(args: argparse.Namespace) -> int:
                 args.label_audit, report.data.examples, report.data.taxonomy_version
             ),
         }
+
+    if args.second_read is not None:
+        from akarclf.reader_agreement import summarise_agreement
+
+        audit = {**(audit or {}), "second_read": summarise_agreement(args.second_read)}
 
     path, card = save_with_card(
         model,

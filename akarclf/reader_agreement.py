@@ -1,0 +1,129 @@
+"""How far two careful readers agree on the clusters of the same titles.
+
+The held-out split's hand labels are one reader's verdicts. A second reader, who saw neither
+those verdicts nor any model output, read the same titles against ``CLUSTERS.md``; where the two
+differed a third blind reader decided. Agreement between the first two readers is the ceiling
+of what any model can score against one reader's labels: if two people agree on crafts with an
+F1 of 0.8, a crafts F1 of 0.9 measured against either of them is mostly luck.
+
+The reads are kept as a fixture of ids and clusters only (``tests/fixtures/second_read.csv``:
+``uid,first_read,second_read,third_read``; ``third_read`` is empty where the first two agree;
+the titles stay in ``../shared/data``). :func:`summarise_agreement` turns it into what ``akarclf
+train --second-read`` puts in the model card.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from akarclf.clusters import CLUSTERS
+
+#: Columns of the fixture, in order. ``third_read`` is empty where the first two reads agree.
+READ_COLUMNS: tuple[str, ...] = ("uid", "first_read", "second_read", "third_read")
+
+
+class AgreementError(ValueError):
+    """The reads file is malformed: missing column, unknown cluster, repeated uid, or a third
+    read missing where the first two differ."""
+
+
+def read_reads(path: str | Path) -> list[dict[str, str]]:
+    """Rows of a reads CSV, checked; raises :class:`AgreementError` naming file and line."""
+    path = Path(path)
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in READ_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise AgreementError(f"{path}: missing column(s) {', '.join(missing)}")
+        rows: list[dict[str, str]] = []
+        seen: dict[str, int] = {}
+        for row in reader:
+            where = f"{path}:{reader.line_num}"
+            clean = {column: (row.get(column) or "").strip() for column in READ_COLUMNS}
+            if not clean["uid"]:
+                raise AgreementError(f"{where}: empty uid")
+            uid = clean["uid"]
+            if uid in seen:
+                raise AgreementError(f"{where}: uid {uid!r} repeats line {seen[uid]}")
+            seen[uid] = reader.line_num
+            for column in READ_COLUMNS[1:]:
+                value = clean[column]
+                if value and value not in CLUSTERS:
+                    raise AgreementError(
+                        f"{where}: {column} {value!r} is not a cluster; "
+                        f"valid: {', '.join(CLUSTERS)}"
+                    )
+                if not value and column != "third_read":
+                    raise AgreementError(f"{where}: {column} is empty")
+            if clean["first_read"] != clean["second_read"] and not clean["third_read"]:
+                raise AgreementError(f"{where}: the first two reads differ but there is no third")
+            rows.append(clean)
+    if not rows:
+        raise AgreementError(f"{path}: no rows")
+    return rows
+
+
+def adjudicated(row: Mapping[str, str]) -> str:
+    """The label the reads settle on: the first two when they agree, else the majority of the
+    three, else (three different answers) the third reader's."""
+    first, second, third = row["first_read"], row["second_read"], row["third_read"]
+    if first == second:
+        return first
+    return first if third == first else second if third == second else third
+
+
+def cohen_kappa(first: Sequence[str], second: Sequence[str]) -> float:
+    """Cohen's kappa of two label sequences: agreement corrected for chance."""
+    n = len(first)
+    observed = sum(a == b for a, b in zip(first, second, strict=True)) / n
+    a_counts, b_counts = Counter(first), Counter(second)
+    expected = sum(a_counts[c] * b_counts[c] for c in a_counts) / (n * n)
+    return 1.0 if expected == 1 else (observed - expected) / (1 - expected)
+
+
+def summarise_agreement(path: str | Path) -> dict[str, Any]:
+    """Agreement of the first two reads, per cluster and overall, and what the third changed.
+
+    ``per_cluster[c]["f1"]`` is the positive specific agreement, 2 x both / (first + second):
+    the F1 one reader scores against the other on cluster ``c``, the same whichever is taken
+    as the truth.
+    """
+    rows = read_reads(path)
+    first = [r["first_read"] for r in rows]
+    second = [r["second_read"] for r in rows]
+    per_cluster = {}
+    for cluster in CLUSTERS:
+        in_first = sum(label == cluster for label in first)
+        in_second = sum(label == cluster for label in second)
+        both = sum(a == b == cluster for a, b in zip(first, second, strict=True))
+        total = in_first + in_second
+        per_cluster[cluster] = {
+            "first": in_first,
+            "second": in_second,
+            "both": both,
+            "f1": 2 * both / total if total else None,
+        }
+    changed = Counter(
+        (r["first_read"], adjudicated(r)) for r in rows if adjudicated(r) != r["first_read"]
+    )
+    return {
+        "description": (
+            f"A second reader, blind to the first reader's labels and to every model output, "
+            f"read the {len(rows)} hand-labelled titles of the held-out split against "
+            "CLUSTERS.md; where the two differed, a third blind reader decided (majority of "
+            "three). f1 is the score one reader gets against the other on that cluster."
+        ),
+        "source": Path(path).name,
+        "rows": len(rows),
+        "agreement": sum(a == b for a, b in zip(first, second, strict=True)) / len(rows),
+        "kappa": cohen_kappa(first, second),
+        "per_cluster": per_cluster,
+        "disagreements": sum(a != b for a, b in zip(first, second, strict=True)),
+        "changed_by_adjudication": [
+            {"first_read": a, "adjudicated": b, "count": n} for (a, b), n in changed.most_common()
+        ],
+    }
