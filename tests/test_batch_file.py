@@ -134,6 +134,22 @@ def test_jobs_keep_input_order(
     assert [r["id"] for r in _rows(tmp_path / "two.csv")] == [str(i) for i in range(60)]
 
 
+def test_jobs_without_a_temporary_directory_use_the_pipe(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_room(*args: Any, **kwargs: Any) -> str:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(workers.tempfile, "mkdtemp", no_room)
+    source = _catalogue(tmp_path / "in.csv", 40)
+    score_file(source, tmp_path / "one.csv", model=StubModel(), chunk_size=7)
+    with pytest.warns(RuntimeWarning, match="using the pool's pipe"):
+        summary = score_file(source, tmp_path / "two.csv", model=StubModel(), chunk_size=7, jobs=2)
+    assert summary.rows_scored == 40
+    one = (tmp_path / "one.csv").read_text(encoding="utf-8")
+    assert (tmp_path / "two.csv").read_text(encoding="utf-8") == one
+
+
 def test_without_cross_border_column_all_listings_are_cross_border(tmp_path: Path) -> None:
     source = tmp_path / "in.csv"
     source.write_text("id,title\n1,Kemeja batik\n2,Kabel USB\n", encoding="utf-8")

@@ -20,6 +20,7 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 import weakref
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
@@ -189,6 +190,20 @@ class Spool:
         self._cleanup()
 
 
+def _spool_or_none() -> Spool | None:
+    """A new spool, or None when no private directory can be made under ``TMPDIR`` (full,
+    read-only, missing): chunks then go through the pool's pipe, slower but the same."""
+    try:
+        return Spool()
+    except OSError as error:
+        warnings.warn(
+            f"no temporary directory for worker chunks ({error}); using the pool's pipe",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return None
+
+
 def _take_chunk(path: str) -> Chunk:
     """Read and delete a chunk file written by :meth:`Spool.put` (trusted: only this user can
     write in the spool's 0700 directory)."""
@@ -245,9 +260,12 @@ def _init_worker(setup: ScoringSetup) -> None:
         gc.freeze()
 
 
-def _score_in_worker(chunk_file: str) -> ChunkResult:
-    result = score_chunk(_take_chunk(chunk_file), _WORKER["model"], _WORKER["setup"])
-    return _spool_text(result, chunk_file + ".out")
+def _score_in_worker(chunk: Chunk | str) -> ChunkResult:
+    """Score a chunk given as is (through the pipe) or as a spool file (result spooled too)."""
+    if isinstance(chunk, Chunk):
+        return score_chunk(chunk, _WORKER["model"], _WORKER["setup"])
+    result = score_chunk(_take_chunk(chunk), _WORKER["model"], _WORKER["setup"])
+    return _spool_text(result, chunk + ".out")
 
 
 def _started() -> bool:
@@ -309,7 +327,7 @@ class PoolScorer:
                     raise
         finally:
             _INHERITED.clear()
-        self._spool = Spool()
+        self._spool = _spool_or_none()
         self.chunks_here = 0
 
     def map(self, chunks: Iterable[Chunk]) -> Iterator[ChunkResult]:
@@ -319,7 +337,7 @@ class PoolScorer:
         for chunk in chunks:
             busy = sum(1 for p in pending if isinstance(p, Future) and not p.done())
             if busy < workers * IN_FLIGHT_PER_WORKER:
-                pending.append(self._pool.submit(_score_in_worker, self._spool.put(chunk)))
+                pending.append(self._submit(chunk))
             else:
                 pending.append(score_chunk(chunk, self._model, self._setup))
                 self.chunks_here += 1
@@ -327,6 +345,11 @@ class PoolScorer:
                 yield _result(pending.popleft())
         while pending:
             yield _result(pending.popleft())
+
+    def _submit(self, chunk: Chunk) -> Future[ChunkResult]:
+        if self._spool is None:
+            return self._pool.submit(_score_in_worker, chunk)
+        return self._pool.submit(_score_in_worker, self._spool.put(chunk))
 
     def close(self, abort: bool = False) -> None:
         """Stop the workers; chunks not yet started are cancelled. ``abort`` (on Ctrl-C or an
@@ -348,7 +371,8 @@ class PoolScorer:
                     process.kill()
                     process.join(timeout=5)
         finally:
-            self._spool.remove()
+            if self._spool is not None:
+                self._spool.remove()
 
     def __enter__(self) -> PoolScorer:
         return self
