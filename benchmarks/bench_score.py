@@ -348,10 +348,14 @@ def main(argv: list[str] | None = None) -> int:
 
         # The two large runs alternate, ``--repeat`` times each, so that a slow spell of the
         # machine (run-to-run spread here is about +-8 %) hits both; each is judged on its
-        # median run.
+        # median run. Pairs go one way then the other (AB BA AB ...) so that a steady drift
+        # over the run does not favour whichever comes first.
         jobs_name = f"--jobs {args.jobs}"
+        one_run = ("1 process", big, ())
+        jobs_run = (jobs_name, big, ("--jobs", str(args.jobs)))
         plan = [("1 process, small", small, ())]
-        plan += [("1 process", big, ()), (jobs_name, big, ("--jobs", str(args.jobs)))] * args.repeat
+        for i in range(args.repeat):
+            plan += [one_run, jobs_run] if i % 2 == 0 else [jobs_run, one_run]
         every: dict[str, list[dict[str, Any]]] = {}
         for name, source, extra in plan:
             out = work / "out.csv"
