@@ -6,6 +6,7 @@ seam (in-process with monkeypatch, in subprocesses through a small driver).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import io
@@ -61,6 +62,9 @@ import time
 sys.path[:0] = [{repo!r}, {tests!r}]
 from test_batch_stub import StubModel, stub_policy
 from akarclf.batch import score_file
+import akarclf.batch.workers as workers
+if {method!r}:
+    workers.start_method = lambda: {method!r}
 if __name__ == "__main__":
     try:
         score_file(sys.argv[1], sys.argv[2], model=StubModel(delay=0.05), policy=stub_policy(),
@@ -235,7 +239,9 @@ def test_interrupted_jobs_run_leaves_no_output_file(tmp_path: Path) -> None:
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     script = tmp_path / "pool_driver.py"  # a file: worker processes re-import the main module
-    script.write_text(POOL_DRIVER.format(repo=str(REPO), tests=str(TESTS)), encoding="utf-8")
+    script.write_text(
+        POOL_DRIVER.format(repo=str(REPO), tests=str(TESTS), method=""), encoding="utf-8"
+    )
     spool = tmp_path / "tmp"  # where the run spools chunks for its workers
     spool.mkdir()
     process = subprocess.Popen(
@@ -248,6 +254,64 @@ def test_interrupted_jobs_run_leaves_no_output_file(tmp_path: Path) -> None:
     assert process.returncode == 130, err.decode()
     assert list(out_dir.iterdir()) == []
     assert list(spool.glob("akarclf-score-*")) == []
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every process below ``pid``, from /proc/PID/task/*/children."""
+    found: set[int] = set()
+    stack = [pid]
+    while stack:
+        current = stack.pop()
+        for children in Path(f"/proc/{current}/task").glob("*/children"):
+            try:
+                kids = [int(k) for k in children.read_text().split()]
+            except OSError:
+                continue
+            found.update(kids)
+            stack.extend(kids)
+    return found
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` exists and has not exited (a zombie waiting to be reaped has)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads the process tree in /proc")
+@pytest.mark.parametrize("method", ["fork", "forkserver"])
+def test_killing_the_owner_outright_leaves_no_worker(tmp_path: Path, method: str) -> None:
+    source = _catalogue(tmp_path / "in.csv", 400)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    script = tmp_path / "pool_driver.py"
+    script.write_text(
+        POOL_DRIVER.format(repo=str(REPO), tests=str(TESTS), method=method), encoding="utf-8"
+    )
+    process = subprocess.Popen(
+        [sys.executable, str(script), str(source), str(out_dir / "scored.csv")],
+        stderr=subprocess.DEVNULL,
+        cwd=tmp_path,
+    )
+    deadline = time.monotonic() + 30
+    while not any(p.suffix == ".part" for p in out_dir.iterdir()):
+        assert process.poll() is None and time.monotonic() < deadline, "the run never started"
+        time.sleep(0.05)
+    time.sleep(0.3)
+    below = _descendants(process.pid)
+    assert below, "the run has no worker process"
+    process.kill()  # SIGKILL: no handler runs, the pool is never shut down
+    process.wait(timeout=10)
+    deadline = time.monotonic() + 15
+    while (alive := {pid for pid in below if _running(pid)}) and (time.monotonic() < deadline):
+        time.sleep(0.1)
+    for pid in alive:  # do not leave them behind even when the test fails
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    assert alive == set(), f"processes still running after their owner was killed: {alive}"
 
 
 @pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
