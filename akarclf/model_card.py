@@ -350,30 +350,32 @@ def _audit_section(audit: dict[str, Any]) -> list[str]:
 
 
 def _second_read_section(reads: dict[str, Any]) -> list[str]:
-    out = [
-        "### Second read of the held-out hand labels",
-        "",
-        reads.get("description", ""),
-        "",
-        "| cluster | first reader | second reader | both | F1 of one reader against the other |",
-        "|---|---|---|---|---|",
-    ]
-    for cluster, row in reads["per_cluster"].items():
-        out.append(
-            f"| {cluster} | {row['first']} | {row['second']} | {row['both']} | {_fmt(row['f1'])} |"
+    names = {"test": "held-out split", "train": "training split", "all": "all titles"}
+    out = ["### Second read of the hand labels", "", reads.get("description", ""), ""]
+    for side, part in reads["sides"].items():
+        out += [
+            f"{names.get(side, side)}: {part['rows']} titles, agreement "
+            f"{_fmt(part['agreement'])}, Cohen's kappa {_fmt(part['kappa'])}.",
+            "",
+            "| cluster | first reader | second reader | both | F1 of one reader against the "
+            "other |",
+            "|---|---|---|---|---|",
+        ]
+        for cluster, row in part["per_cluster"].items():
+            out.append(
+                f"| {cluster} | {row['first']} | {row['second']} | {row['both']} | "
+                f"{_fmt(row['f1'])} |"
+            )
+        changed = ", ".join(
+            f"{c['first_read']} -> {c['adjudicated']} {c['count']}"
+            for c in part.get("changed_by_adjudication", [])
         )
-    changed = ", ".join(
-        f"{c['first_read']} -> {c['adjudicated']} {c['count']}"
-        for c in reads.get("changed_by_adjudication", [])
-    )
-    out += [
-        "",
-        f"Agreement {_fmt(reads['agreement'])} of {reads['rows']} titles, Cohen's kappa "
-        f"{_fmt(reads['kappa'])}; {reads['disagreements']} disagreements went to the third "
-        f"reader, who changed the first reader's label in these cases: {changed or 'none'}. "
-        "The held-out labels above use the adjudicated labels.",
-        "",
-    ]
+        out += [
+            "",
+            f"{part['disagreements']} disagreements went to the third reader; the majority "
+            f"changed the first reader's label in these cases: {changed or 'none'}.",
+            "",
+        ]
     return out
 
 

@@ -92,8 +92,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--second-read",
         type=Path,
-        help="independent reads of the held-out hand labels (CSV uid,first_read,second_read,"
-        "third_read) whose agreement the card reports",
+        help="independent reads of hand labels (CSV uid,first_read,second_read,third_read) "
+        "whose agreement the card reports, per side of the split",
     )
     parser.set_defaults(func=run)
 
@@ -157,7 +157,9 @@ def run(args: argparse.Namespace) -> int:
     if args.second_read is not None:
         from akarclf.reader_agreement import summarise_agreement
 
-        audit = {**(audit or {}), "second_read": summarise_agreement(args.second_read)}
+        side_of = {e.uid: "train" for e in report.split.train}
+        side_of.update((e.uid, "test") for e in report.split.test)
+        audit = {**(audit or {}), "second_read": summarise_agreement(args.second_read, side_of)}
 
     path, card = save_with_card(
         model,
