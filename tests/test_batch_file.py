@@ -15,6 +15,7 @@ from test_batch_stub import StubModel, stub_policy
 
 from akarclf.batch import OUTPUT_COLUMNS, ScoreSummary, UsageError, workers
 from akarclf.batch import score_file as _score_file
+from akarclf.batch import spool as spool_module
 from akarclf.batch.writers import REJECT_COLUMNS
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -110,15 +111,15 @@ def test_jobs_keep_input_order(
     monkeypatch.setattr(workers, "start_method", lambda: method)
     spool = tmp_path / "spool"
     spool.mkdir()
-    monkeypatch.setattr(workers.tempfile, "tempdir", str(spool))
+    monkeypatch.setattr(spool_module.tempfile, "tempdir", str(spool))
     made: list[str] = []
-    original_init = workers.Spool.__init__
+    original_init = spool_module.Spool.__init__
 
-    def recording_init(self: workers.Spool) -> None:
+    def recording_init(self: spool_module.Spool) -> None:
         original_init(self)
         made.append(self.directory)
 
-    monkeypatch.setattr(workers.Spool, "__init__", recording_init)
+    monkeypatch.setattr(spool_module.Spool, "__init__", recording_init)
     source = _catalogue(tmp_path / "in.csv", 60, slow_first=True)
     score_file(source, tmp_path / "one.csv", model=StubModel(), chunk_size=7)
     # The first chunk is slow in the workers, so later chunks finish first.
@@ -140,7 +141,7 @@ def test_jobs_without_a_temporary_directory_use_the_pipe(
     def no_room(*args: Any, **kwargs: Any) -> str:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(workers.tempfile, "mkdtemp", no_room)
+    monkeypatch.setattr(spool_module.tempfile, "mkdtemp", no_room)
     source = _catalogue(tmp_path / "in.csv", 40)
     score_file(source, tmp_path / "one.csv", model=StubModel(), chunk_size=7)
     with pytest.warns(RuntimeWarning, match="using the pool's pipe"):

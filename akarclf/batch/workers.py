@@ -5,7 +5,7 @@ process. Worker processes load the model and policy once (in the pool initialize
 :class:`PoolScorer` hands their results back in input order, scores chunks itself when the
 workers are busy, and keeps at most a few chunks in flight so memory does not grow with the
 input. Chunks and their output text cross between processes as files in a private directory
-(:class:`Spool`), not through the pool's pipe.
+(:class:`akarclf.batch.spool.Spool`), not through the pool's pipe.
 """
 
 from __future__ import annotations
@@ -13,15 +13,10 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
-import pickle
-import shutil
 import signal
 import sys
-import tempfile
 import threading
 import time
-import warnings
-import weakref
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -32,7 +27,9 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from akarclf.batch.core import Model, output_columns, score_columns
+from akarclf.batch.owner import die_with_owner
 from akarclf.batch.readers import Chunk
+from akarclf.batch.spool import spool_or_none, spool_text, take_chunk, take_text
 from akarclf.batch.writers import format_csv_rows, format_jsonl_rows
 
 if TYPE_CHECKING:
@@ -158,86 +155,17 @@ class InlineScorer:
         self.close()
 
 
-class Spool:
-    """A private directory through which chunks go to workers and their output comes back.
-
-    Why not the pool's pipe: a 10,000-row chunk and its output text are megabytes each, and a
-    pipe moves 64 KiB at a time, each piece handled by a thread of the parent that must first
-    get the GIL from the parent's main thread, which is busy reading and scoring; the worker
-    waits meanwhile. Measured on 1M rows with ``--jobs 2``, the worker spent about 2 s in all
-    between chunks; through files, each side writes and reads a chunk in one call, and the
-    run was 0.3 to 1.0 s faster in each of 7 alternating pairs of runs.
-
-    The files hold catalogue rows, on disk under ``TMPDIR``: the directory is private (mode
-    0700, as :func:`tempfile.mkdtemp` makes it), each file lives for one chunk, and the
-    directory goes when the pool closes or, failing that, when this object is collected or
-    the interpreter exits. Only a killed process (SIGKILL) leaves it behind.
-    """
-
-    def __init__(self) -> None:
-        self.directory = tempfile.mkdtemp(prefix="akarclf-score-")
-        self._cleanup = weakref.finalize(self, shutil.rmtree, self.directory, True)
-
-    def put(self, chunk: Chunk) -> str:
-        """Write ``chunk`` to a new file of the spool; return the file's path."""
-        fd, path = tempfile.mkstemp(suffix=".chunk", dir=self.directory)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL))
-        return path
-
-    def remove(self) -> None:
-        """Delete the directory with any chunk and result files still in it."""
-        self._cleanup()
-
-
-def _spool_or_none() -> Spool | None:
-    """A new spool, or None when no private directory can be made under ``TMPDIR`` (full,
-    read-only, missing): chunks then go through the pool's pipe, slower but the same."""
-    try:
-        return Spool()
-    except OSError as error:
-        warnings.warn(
-            f"no temporary directory for worker chunks ({error}); using the pool's pipe",
-            RuntimeWarning,
-            stacklevel=3,
-        )
-        return None
-
-
-def _take_chunk(path: str) -> Chunk:
-    """Read and delete a chunk file written by :meth:`Spool.put` (trusted: only this user can
-    write in the spool's 0700 directory)."""
-    with open(path, "rb") as handle:
-        chunk: Chunk = pickle.loads(handle.read())
-    os.unlink(path)
-    return chunk
-
-
-def _spool_text(result: ChunkResult, path: str) -> ChunkResult:
-    """Move ``result``'s text to the file ``path``; the returned result only names it."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(result.text.encode("utf-8"))
-    result.text, result.text_file = "", path
-    return result
-
-
-def _take_text(result: ChunkResult) -> ChunkResult:
-    """Read back (and delete) the text a worker spooled to a file."""
-    if result.text_file is not None:
-        with open(result.text_file, "rb") as handle:
-            result.text = handle.read().decode("utf-8")
-        os.unlink(result.text_file)
-        result.text_file = None
-    return result
-
-
 def _ready(item: Future[ChunkResult] | ChunkResult) -> bool:
     return not isinstance(item, Future) or item.done()
 
 
 def _result(item: Future[ChunkResult] | ChunkResult) -> ChunkResult:
-    return _take_text(item.result()) if isinstance(item, Future) else item
+    if not isinstance(item, Future):
+        return item
+    result = item.result()
+    if result.text_file is not None:
+        result.text, result.text_file = take_text(result.text_file), None
+    return result
 
 
 # State of a worker process, set once by the pool initializer.
@@ -247,55 +175,11 @@ _WORKER: dict[str, Any] = {}
 _INHERITED: dict[str, Any] = {}
 
 
-#: ``prctl`` option that asks the kernel to signal a process when its parent dies (Linux).
-_PR_SET_PDEATHSIG = 1
-
-#: Seconds between a worker's checks that the process that made the pool is still there.
-OWNER_CHECK_SECONDS = 1.0
-
-
-def _die_with_owner(owner: int) -> None:
-    """End this worker soon after ``owner`` (the process that made the pool) is gone.
-
-    A worker holds both ends of the pool's pipes, so it never sees end-of-file when the owner
-    is killed outright (SIGKILL, the out-of-memory killer) and would wait for work for ever.
-    On Linux a forked worker asks the kernel for SIGTERM when its parent dies; a worker made
-    by a fork server (whose parent is the server, which outlives the owner) or spawned
-    elsewhere checks every :data:`OWNER_CHECK_SECONDS` from a daemon thread instead.
-    """
-    if sys.platform.startswith("linux") and os.getppid() == owner:
-        import ctypes
-
-        try:
-            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-        except (OSError, AttributeError):
-            pass
-        else:
-            return
-    threading.Thread(target=_exit_when_gone, args=(owner,), daemon=True).start()
-
-
-def _exit_when_gone(owner: int) -> None:
-    while _alive(owner):
-        time.sleep(OWNER_CHECK_SECONDS)
-    os._exit(1)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _init_worker(setup: ScoringSetup, owner: int) -> None:
     # Ctrl-C reaches the whole process group; only the parent decides what to do about it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the parent's handler is not for workers
-    _die_with_owner(owner)
+    die_with_owner(owner)
     if _INHERITED:
         _WORKER.update(_INHERITED)
     else:
@@ -309,8 +193,9 @@ def _score_in_worker(chunk: Chunk | str) -> ChunkResult:
     """Score a chunk given as is (through the pipe) or as a spool file (result spooled too)."""
     if isinstance(chunk, Chunk):
         return score_chunk(chunk, _WORKER["model"], _WORKER["setup"])
-    result = score_chunk(_take_chunk(chunk), _WORKER["model"], _WORKER["setup"])
-    return _spool_text(result, chunk + ".out")
+    result = score_chunk(take_chunk(chunk), _WORKER["model"], _WORKER["setup"])
+    result.text, result.text_file = "", spool_text(result.text, chunk)
+    return result
 
 
 def _started() -> bool:
@@ -372,7 +257,7 @@ class PoolScorer:
                     raise
         finally:
             _INHERITED.clear()
-        self._spool = _spool_or_none()
+        self._spool = spool_or_none()
         self.chunks_here = 0
 
     def map(self, chunks: Iterable[Chunk]) -> Iterator[ChunkResult]:
