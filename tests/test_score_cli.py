@@ -291,10 +291,13 @@ def test_killing_the_owner_outright_leaves_no_worker(tmp_path: Path, method: str
     script.write_text(
         POOL_DRIVER.format(repo=str(REPO), tests=str(TESTS), method=method), encoding="utf-8"
     )
+    spool = tmp_path / "tmp"  # a SIGKILL leaves the run's spool behind: keep it in tmp_path
+    spool.mkdir()
     process = subprocess.Popen(
         [sys.executable, str(script), str(source), str(out_dir / "scored.csv")],
         stderr=subprocess.DEVNULL,
         cwd=tmp_path,
+        env={**os.environ, "TMPDIR": str(spool)},
     )
     deadline = time.monotonic() + 30
     while not any(p.suffix == ".part" for p in out_dir.iterdir()):
