@@ -234,22 +234,31 @@ def _interrupt_when_writing(process: subprocess.Popen[bytes], out_dir: Path, sig
     return process.communicate(timeout=30)[1]
 
 
-def test_interrupted_jobs_run_leaves_no_output_file(tmp_path: Path) -> None:
+def _start_pool_run(
+    tmp_path: Path, method: str = "", stderr: int = subprocess.PIPE
+) -> tuple[subprocess.Popen[bytes], Path, Path]:
+    """Start a ``jobs=2`` run of 400 listings in a child process (start ``method`` forced when
+    given); return it, its output directory and the TMPDIR it spools chunks to."""
     source = _catalogue(tmp_path / "in.csv", 400)
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     script = tmp_path / "pool_driver.py"  # a file: worker processes re-import the main module
     script.write_text(
-        POOL_DRIVER.format(repo=str(REPO), tests=str(TESTS), method=""), encoding="utf-8"
+        POOL_DRIVER.format(repo=str(REPO), tests=str(TESTS), method=method), encoding="utf-8"
     )
-    spool = tmp_path / "tmp"  # where the run spools chunks for its workers
+    spool = tmp_path / "tmp"  # kept in tmp_path: a killed run leaves its spool behind
     spool.mkdir()
     process = subprocess.Popen(
         [sys.executable, str(script), str(source), str(out_dir / "scored.csv")],
-        stderr=subprocess.PIPE,
+        stderr=stderr,
         cwd=tmp_path,
         env={**os.environ, "TMPDIR": str(spool)},
     )
+    return process, out_dir, spool
+
+
+def test_interrupted_jobs_run_leaves_no_output_file(tmp_path: Path) -> None:
+    process, out_dir, spool = _start_pool_run(tmp_path)
     err = _interrupt_when_writing(process, out_dir, signal.SIGINT)
     assert process.returncode == 130, err.decode()
     assert list(out_dir.iterdir()) == []
@@ -284,21 +293,7 @@ def _running(pid: int) -> bool:
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads the process tree in /proc")
 @pytest.mark.parametrize("method", ["fork", "forkserver"])
 def test_killing_the_owner_outright_leaves_no_worker(tmp_path: Path, method: str) -> None:
-    source = _catalogue(tmp_path / "in.csv", 400)
-    out_dir = tmp_path / "out"
-    out_dir.mkdir()
-    script = tmp_path / "pool_driver.py"
-    script.write_text(
-        POOL_DRIVER.format(repo=str(REPO), tests=str(TESTS), method=method), encoding="utf-8"
-    )
-    spool = tmp_path / "tmp"  # a SIGKILL leaves the run's spool behind: keep it in tmp_path
-    spool.mkdir()
-    process = subprocess.Popen(
-        [sys.executable, str(script), str(source), str(out_dir / "scored.csv")],
-        stderr=subprocess.DEVNULL,
-        cwd=tmp_path,
-        env={**os.environ, "TMPDIR": str(spool)},
-    )
+    process, out_dir, _ = _start_pool_run(tmp_path, method, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while not any(p.suffix == ".part" for p in out_dir.iterdir()):
         assert process.poll() is None and time.monotonic() < deadline, "the run never started"
