@@ -30,6 +30,7 @@ from typing import Any
 
 from akarclf.clusters import CLUSTERS
 from akarclf.datasets import Example
+from akarclf.uid_labels import read_uid_labels
 
 #: Columns of the audit fixture, in order. ``note`` may be empty.
 AUDIT_COLUMNS: tuple[str, ...] = ("uid", "taxonomy_label", "verdict", "note")
@@ -94,35 +95,14 @@ def read_audit(path: str | Path) -> list[dict[str, str]]:
 
     Raises :class:`AuditError` naming the file and line of the first bad row.
     """
-    path = Path(path)
-    with path.open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in AUDIT_COLUMNS[:3] if c not in (reader.fieldnames or [])]
-        if missing:
-            raise AuditError(f"{path}: missing column(s) {', '.join(missing)}")
-        rows: list[dict[str, str]] = []
-        seen: dict[str, int] = {}
-        for row in reader:
-            where = f"{path}:{reader.line_num}"
-            uid = (row.get("uid") or "").strip()
-            if not uid:
-                raise AuditError(f"{where}: empty uid")
-            if uid in seen:
-                raise AuditError(f"{where}: uid {uid!r} repeats line {seen[uid]}")
-            seen[uid] = reader.line_num
-            clean = {"uid": uid, "note": (row.get("note") or "").strip()}
-            for column in ("taxonomy_label", "verdict"):
-                value = (row.get(column) or "").strip()
-                if value not in CLUSTERS:
-                    valid = ", ".join(CLUSTERS)
-                    raise AuditError(
-                        f"{where}: {column} {value!r} is not a cluster; valid: {valid}"
-                    )
-                clean[column] = value
-            rows.append(clean)
-    if not rows:
-        raise AuditError(f"{path}: no audit rows")
-    return rows
+    return read_uid_labels(
+        path,
+        required=AUDIT_COLUMNS[:3],
+        labels=("taxonomy_label", "verdict"),
+        optional=("note",),
+        error=AuditError,
+        empty="no audit rows",
+    )
 
 
 def is_uncertain(row: Mapping[str, str]) -> bool:

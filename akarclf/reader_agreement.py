@@ -15,13 +15,13 @@ train --second-read`` puts in the model card.
 
 from __future__ import annotations
 
-import csv
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from akarclf.clusters import CLUSTERS
+from akarclf.uid_labels import read_uid_labels
 
 #: Columns of the fixture, in order. ``third_read`` is empty where the first two reads agree.
 READ_COLUMNS: tuple[str, ...] = ("uid", "first_read", "second_read", "third_read")
@@ -34,38 +34,20 @@ class AgreementError(ValueError):
 
 def read_reads(path: str | Path) -> list[dict[str, str]]:
     """Rows of a reads CSV, checked; raises :class:`AgreementError` naming file and line."""
-    path = Path(path)
-    with path.open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in READ_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise AgreementError(f"{path}: missing column(s) {', '.join(missing)}")
-        rows: list[dict[str, str]] = []
-        seen: dict[str, int] = {}
-        for row in reader:
-            where = f"{path}:{reader.line_num}"
-            clean = {column: (row.get(column) or "").strip() for column in READ_COLUMNS}
-            if not clean["uid"]:
-                raise AgreementError(f"{where}: empty uid")
-            uid = clean["uid"]
-            if uid in seen:
-                raise AgreementError(f"{where}: uid {uid!r} repeats line {seen[uid]}")
-            seen[uid] = reader.line_num
-            for column in READ_COLUMNS[1:]:
-                value = clean[column]
-                if value and value not in CLUSTERS:
-                    raise AgreementError(
-                        f"{where}: {column} {value!r} is not a cluster; "
-                        f"valid: {', '.join(CLUSTERS)}"
-                    )
-                if not value and column != "third_read":
-                    raise AgreementError(f"{where}: {column} is empty")
-            if clean["first_read"] != clean["second_read"] and not clean["third_read"]:
-                raise AgreementError(f"{where}: the first two reads differ but there is no third")
-            rows.append(clean)
-    if not rows:
-        raise AgreementError(f"{path}: no rows")
-    return rows
+    return read_uid_labels(
+        path,
+        required=READ_COLUMNS,
+        labels=READ_COLUMNS[1:],
+        may_be_blank=("third_read",),
+        error=AgreementError,
+        check=_third_read_where_needed,
+    )
+
+
+def _third_read_where_needed(row: Mapping[str, str]) -> str | None:
+    if row["first_read"] != row["second_read"] and not row["third_read"]:
+        return "the first two reads differ but there is no third"
+    return None
 
 
 def adjudicated(row: Mapping[str, str]) -> str:
