@@ -45,13 +45,14 @@ from typing import Any, Final
 
 import numpy as np
 
+from akarclf.bootstrap import DEFAULT_RESAMPLES, percentile_interval, ratio, resample_table
 from akarclf.clusters import CLUSTERS, check_cluster
 from akarclf.gate import DECISIONS, gate, protected_mass
 from akarclf.policy import Policy, as_date, today_utc
 
 DEFAULT_BLOCK_PRECISION: Final = 0.99
 DEFAULT_PROTECTED_RECALL: Final = 0.99
-DEFAULT_BOOTSTRAP: Final = 1000
+DEFAULT_BOOTSTRAP: Final = DEFAULT_RESAMPLES
 #: Decimals a chosen threshold is rounded down to when no decision on the data changes.
 THRESHOLD_DECIMALS: Final = 3
 
@@ -210,11 +211,6 @@ def readable_threshold(cut: float, lower: float, decimals: int = THRESHOLD_DECIM
 # --- report ---------------------------------------------------------------------------------------
 
 
-def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(denominator > 0, numerator / np.maximum(denominator, 1), np.nan)
-
-
 def _metrics_from_cells(cells: np.ndarray, protected_rows: np.ndarray) -> dict[str, np.ndarray]:
     """Metrics from counts shaped (..., len(CLUSTERS), len(DECISIONS))."""
     block, review, allow = (cells[..., DECISIONS.index(d)] for d in ("block", "review", "allow"))
@@ -224,13 +220,13 @@ def _metrics_from_cells(cells: np.ndarray, protected_rows: np.ndarray) -> dict[s
     n_protected = cells[..., protected_rows, :].sum(axis=(-1, -2))
     n_blocked = block.sum(axis=-1)
     return {
-        "block_precision": _ratio(pb, n_blocked),
-        "protected_recall": _ratio(pb + pr, n_protected),
-        "protected_block_recall": _ratio(pb, n_protected),
-        "unprotected_block_rate": _ratio(n_blocked - pb, n - n_protected),
-        "block_rate": _ratio(n_blocked, n),
-        "review_rate": _ratio(review.sum(axis=-1), n),
-        "allow_rate": _ratio(allow.sum(axis=-1), n),
+        "block_precision": ratio(pb, n_blocked),
+        "protected_recall": ratio(pb + pr, n_protected),
+        "protected_block_recall": ratio(pb, n_protected),
+        "unprotected_block_rate": ratio(n_blocked - pb, n - n_protected),
+        "block_rate": ratio(n_blocked, n),
+        "review_rate": ratio(review.sum(axis=-1), n),
+        "allow_rate": ratio(allow.sum(axis=-1), n),
     }
 
 
@@ -247,14 +243,6 @@ _METRIC_DOCS: Final = {
 
 def _number(value: float) -> float | None:
     return None if math.isnan(value) else float(value)
-
-
-def _interval(samples: np.ndarray) -> list[float | None]:
-    samples = samples[~np.isnan(samples)]
-    if len(samples) == 0:
-        return [None, None]
-    low, high = np.percentile(samples, [2.5, 97.5])
-    return [float(low), float(high)]
 
 
 def gate_report(
@@ -297,19 +285,17 @@ def gate_report(
     samples: dict[str, np.ndarray] = {}
     cluster_samples: np.ndarray | None = None
     if n_bootstrap and n:
-        rng = np.random.default_rng(seed)
-        # Resampling listings with replacement = a multinomial draw over the decision x label
-        # cells, because the thresholds are fixed: exact, and cheap for any number of rows.
-        draws = rng.multinomial(n, cells.ravel() / n, size=n_bootstrap)
-        draws = draws.reshape(n_bootstrap, len(CLUSTERS), len(DECISIONS))
+        # The thresholds are fixed, so resampling listings is resampling the label x decision
+        # table.
+        draws = resample_table(cells, n_bootstrap, seed)
         samples = _metrics_from_cells(draws, protected_rows)
         flagged = draws[..., DECISIONS.index("block")] + draws[..., DECISIONS.index("review")]
-        cluster_samples = _ratio(flagged, draws.sum(axis=-1))
+        cluster_samples = ratio(flagged, draws.sum(axis=-1))
 
     metrics = {
         name: {
             "value": _number(float(value)),
-            "ci95": _interval(samples[name]) if samples else [None, None],
+            "ci95": percentile_interval(samples[name]) if samples else [None, None],
             "meaning": _METRIC_DOCS[name],
         }
         for name, value in values.items()
@@ -322,13 +308,13 @@ def gate_report(
             "protected": bool(protected_rows[i]),
             **{d: int(row[DECISIONS.index(d)]) for d in DECISIONS},
         }
-        flagged_share = _ratio(
+        flagged_share = ratio(
             np.array(row[DECISIONS.index("block")] + row[DECISIONS.index("review")]),
             np.array(row.sum()),
         )
         entry["block_or_review_rate"] = {
             "value": _number(float(flagged_share)),
-            "ci95": _interval(cluster_samples[:, i])
+            "ci95": percentile_interval(cluster_samples[:, i])
             if cluster_samples is not None
             else [None, None],
         }
@@ -430,8 +416,8 @@ def _threshold_intervals(
         "replicates": int(n_bootstrap),
         "failed": failed,
         "block_precision_unmet": unmet,
-        "block_ci95": _interval(np.array(blocks, dtype=float)),
-        "review_ci95": _interval(np.array(reviews, dtype=float)),
+        "block_ci95": percentile_interval(np.array(blocks, dtype=float)),
+        "review_ci95": percentile_interval(np.array(reviews, dtype=float)),
     }
 
 

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from akarclf.bootstrap import ratio
 from akarclf.clusters import PROTECTABLE_CLUSTERS, check_cluster
 from akarclf.evaluation import check_labels
 from akarclf.flags import CROSS_BORDER, parse_cross_border_many
@@ -47,15 +48,6 @@ __all__ = [
     "rates_over_dates",
     "rates_over_thresholds",
 ]
-
-
-def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
-    """Element-wise ratio as float, NaN where the denominator is zero."""
-    numerator = np.asarray(numerator, dtype=float)
-    denominator = np.asarray(denominator, dtype=float)
-    out = np.full(np.broadcast(numerator, denominator).shape, np.nan)
-    np.divide(numerator, denominator, out=out, where=denominator > 0)
-    return out
 
 
 def _optional(value: float) -> float | None:
@@ -227,8 +219,8 @@ def rates_over_thresholds(
         true_flagged = true_blocked + int(np.sum(fixed & truth & (base.decision == "review")))
         hits = true_blocked + _count_at_least(true_mass, blocks)
         caught = true_flagged + _count_at_least(true_mass, reviews)
-        precision = np.where(valid, _ratio(hits, blocked)[:, None], np.nan)
-        recall = np.where(valid, _ratio(caught, np.array(truth.sum()))[None, :], np.nan)
+        precision = np.where(valid, ratio(hits, blocked)[:, None], np.nan)
+        recall = np.where(valid, ratio(caught, np.array(truth.sum()))[None, :], np.nan)
 
     return ThresholdGrid(
         block_thresholds=blocks,
@@ -236,9 +228,9 @@ def rates_over_thresholds(
         n=n,
         protected=protected,
         decision_date=on,
-        block_rate=_ratio(block_count, np.array(n)),
-        review_rate=_ratio(review_count, np.array(n)),
-        allow_rate=_ratio(allow_count, np.array(n)),
+        block_rate=ratio(block_count, np.array(n)),
+        review_rate=ratio(review_count, np.array(n)),
+        allow_rate=ratio(allow_count, np.array(n)),
         block_precision=precision,
         protected_recall=recall,
     )
@@ -303,8 +295,8 @@ def _scenario(
     precision = recall = None
     truth = _should_restrict(catalogue, protected)
     if truth is not None:
-        precision = _optional(float(_ratio(np.sum(block & truth), np.sum(block))))
-        recall = _optional(float(_ratio(np.sum((block | review) & truth), np.sum(truth))))
+        precision = _optional(float(ratio(np.sum(block & truth), np.sum(block))))
+        recall = _optional(float(ratio(np.sum((block | review) & truth), np.sum(truth))))
     return ScenarioRates(
         scenario=name,
         decision_date=on,
