@@ -190,6 +190,36 @@ def test_data_is_required() -> None:
     assert exit_info.value.code == 2
 
 
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [("--bootstrap", "-1", "at least 0"), ("--bins", "0", "at least 1"), ("--bins", "x", "not an")],
+)
+def test_bad_counts_are_usage_errors(
+    option: str, value: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        parse(["--data", "x.csv", option, value])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert option in error
+    assert message in error
+
+
+def test_bootstrap_resamples_reach_the_json(
+    labelled_csv: Path, tmp_path: Path, loaded: list[str | None], capsys: pytest.CaptureFixture[str]
+) -> None:
+    for resamples in ("0", "50"):
+        out_json = tmp_path / f"m{resamples}.json"
+        args = parse(
+            ["--data", str(labelled_csv), "--bootstrap", resamples, "--json", str(out_json)]
+        )
+        assert args.func(args) == 0
+        intervals = json.loads(out_json.read_text(encoding="utf-8"))["metrics"]["intervals"]
+        assert intervals["replicates"] == int(resamples)
+    assert intervals["macro_f1"][0] is not None
+    assert "50 resamples" in capsys.readouterr().out
+
+
 def test_warns_when_the_model_was_trained_on_the_data(
     labelled_csv: Path,
     tmp_path: Path,

@@ -25,6 +25,7 @@ from akarclf.clusters import (
     TEXTILE_FASHION,
 )
 from akarclf.evaluation import (
+    _scores_from_confusion,
     evaluate_model,
     evaluate_predictions,
     format_report,
@@ -243,6 +244,7 @@ def test_no_other_titles_gives_no_drift_rates() -> None:
 
 DOCUMENTED_KEYS = {
     "n",
+    "intervals",
     "clusters",
     "accuracy",
     "macro_f1",
@@ -529,3 +531,109 @@ def test_png_without_matplotlib_says_how_to_install(
     with pytest.raises(ImportError, match=r"akarclf\[plots\]"):
         save_evaluation_png(metrics, tmp_path / "x.png")
     assert not (tmp_path / "x.png").exists()
+
+
+# --- bootstrap intervals ---------------------------------------------------------------------
+
+
+def _confident(predicted: list[str]) -> np.ndarray:
+    """Probability rows that put 0.97 on each predicted cluster (CLUSTERS order)."""
+    return np.array([row(p, 0.97) for p in predicted])
+
+
+def _rows_from_confusion(counts: np.ndarray) -> tuple[list[str], list[str]]:
+    labels: list[str] = []
+    predicted: list[str] = []
+    for i, j in np.ndindex(*counts.shape):
+        labels += [CLUSTERS[i]] * int(counts[i, j])
+        predicted += [CLUSTERS[j]] * int(counts[i, j])
+    return labels, predicted
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 6), min_size=16, max_size=16).filter(lambda c: sum(c) > 0))
+def test_scores_from_a_confusion_matrix_match_scikit_learn(cells: list[int]) -> None:
+    counts = np.array(cells).reshape(4, 4)
+    labels, predicted = _rows_from_confusion(counts)
+    scores = _scores_from_confusion(counts[None])  # a batch of one table
+    assert scores["accuracy"][0] == pytest.approx(accuracy_score(labels, predicted))
+    assert scores["macro_f1"][0] == pytest.approx(f1_score(labels, predicted, average="macro"))
+    precision, recall, f1, _ = precision_recall_fscore_support(
+        labels, predicted, labels=list(CLUSTERS), zero_division=np.nan
+    )
+    for ours, theirs in ((scores["precision"][0], precision), (scores["recall"][0], recall)):
+        np.testing.assert_allclose(ours, theirs, equal_nan=True)
+    # scikit-learn gives F1 0 where tp = 0 but the cluster occurs; both agree where defined.
+    defined = ~np.isnan(scores["f1"][0])
+    np.testing.assert_allclose(scores["f1"][0][defined], f1[defined])
+
+
+def test_intervals_bracket_the_figures_and_match_resampling_rows() -> None:
+    counts = np.array([[80, 2, 3, 15], [1, 40, 0, 9], [4, 0, 12, 8], [10, 5, 6, 300]])
+    labels, predicted = _rows_from_confusion(counts)
+    metrics = evaluate_predictions(labels, _confident(predicted), CLUSTERS)
+    intervals = metrics["intervals"]
+    low, high = intervals["macro_f1"]
+    assert low < metrics["macro_f1"] < high
+    for cluster in CLUSTERS:
+        for name in ("precision", "recall", "f1"):
+            low, high = intervals["per_cluster"][cluster][name]
+            assert low <= metrics["per_cluster"][cluster][name] <= high
+    # The same interval by brute force: resample the rows themselves, score with scikit-learn.
+    rng = np.random.default_rng(1)
+    truth, guess = np.array(labels), np.array(predicted)
+    crafts_f1 = []
+    for _ in range(1000):
+        pick = rng.integers(0, len(truth), len(truth))
+        crafts_f1.append(f1_score(truth[pick], guess[pick], labels=[CRAFTS], average="macro"))
+    brute = np.percentile(crafts_f1, [2.5, 97.5])
+    np.testing.assert_allclose(intervals["per_cluster"][CRAFTS]["f1"], brute, atol=0.03)
+
+
+def test_intervals_narrow_as_rows_grow() -> None:
+    counts = np.array([[8, 0, 1, 1], [0, 9, 0, 1], [1, 0, 6, 3], [1, 1, 2, 30]])
+    widths = []
+    for scale in (1, 10):
+        labels, predicted = _rows_from_confusion(counts * scale)
+        low, high = evaluate_predictions(labels, _confident(predicted), CLUSTERS)["intervals"][
+            "per_cluster"
+        ][CRAFTS]["f1"]
+        widths.append(high - low)
+    assert widths[1] < widths[0] / 2
+
+
+def test_intervals_are_seeded_and_can_be_turned_off() -> None:
+    labels = [TEXTILE_FASHION, OTHER, OTHER, CRAFTS, OTHER, CULINARY] * 5
+    predicted = [TEXTILE_FASHION, OTHER, CRAFTS, OTHER, OTHER, CULINARY] * 5
+    proba = _confident(predicted)
+    first = evaluate_predictions(labels, proba, CLUSTERS, seed=3)["intervals"]
+    assert evaluate_predictions(labels, proba, CLUSTERS, seed=3)["intervals"] == first
+    assert evaluate_predictions(labels, proba, CLUSTERS, seed=4)["intervals"] != first
+    off = evaluate_predictions(labels, proba, CLUSTERS, n_bootstrap=0)["intervals"]
+    assert off["replicates"] == 0
+    assert off["macro_f1"] == [None, None]
+
+
+def test_interval_of_a_figure_no_resample_defines_is_none() -> None:
+    labels = [OTHER, OTHER, TEXTILE_FASHION]
+    metrics = evaluate_predictions(labels, _confident(labels), CLUSTERS)
+    assert metrics["intervals"]["per_cluster"][CRAFTS]["recall"] == [None, None]
+    assert metrics["intervals"]["accuracy"] == [1.0, 1.0]
+
+
+@pytest.mark.parametrize("n_bootstrap", [-1, 2.5, True])
+def test_bad_bootstrap_count(n_bootstrap: object) -> None:
+    with pytest.raises(ValueError, match="n_bootstrap"):
+        evaluate_predictions([OTHER], [row(OTHER, 0.7)], CLUSTERS, n_bootstrap=n_bootstrap)  # type: ignore[arg-type]
+
+
+def test_report_prints_the_intervals() -> None:
+    labels = [TEXTILE_FASHION, OTHER, OTHER, CRAFTS, OTHER, CULINARY] * 5
+    predicted = [TEXTILE_FASHION, OTHER, CRAFTS, OTHER, OTHER, CULINARY] * 5
+    metrics = evaluate_predictions(labels, _confident(predicted), CLUSTERS)
+    low, high = metrics["intervals"]["macro_f1"]
+    text = format_report(metrics)
+    assert f"macro-F1 {metrics['macro_f1']:.3f} [{low:.3f}, {high:.3f}]" in text
+    assert "1000 resamples" in text
+    quiet = evaluate_predictions(labels, _confident(predicted), CLUSTERS, n_bootstrap=0)
+    assert "resamples" not in format_report(quiet)

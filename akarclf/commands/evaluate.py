@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from akarclf._version import __version__
+from akarclf.bootstrap import DEFAULT_RESAMPLES
+from akarclf.commands.arguments import integer_at_least
 from akarclf.evaluation import DEFAULT_N_BINS
 
 #: Version of the layout of the JSON file written by ``--json``.
@@ -66,9 +68,17 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--bins",
-        type=int,
+        type=integer_at_least(1),
         default=DEFAULT_N_BINS,
         help=f"equal-width bins for calibration error (default: {DEFAULT_N_BINS})",
+    )
+    parser.add_argument(
+        "--bootstrap",
+        type=integer_at_least(0),
+        default=DEFAULT_RESAMPLES,
+        metavar="N",
+        help="bootstrap resamples for the 95 %% intervals of accuracy, macro-F1 and each "
+        f"cluster's precision, recall and F1; 0 for none (default: {DEFAULT_RESAMPLES})",
     )
     parser.add_argument("--json", metavar="OUT.json", default=None, help="write metrics as JSON")
     parser.add_argument(
@@ -180,7 +190,7 @@ def run(args: argparse.Namespace) -> int:
         model = _load(args.model)
     name = args.name or Path(args.data).name
     version = _model_version(model)
-    metrics = evaluate_model(model, titles, labels, n_bins=args.bins)
+    metrics = evaluate_model(model, titles, labels, n_bins=args.bins, n_bootstrap=args.bootstrap)
     warnings = in_sample_warnings(model, Path(args.data))
 
     model_text = version or "unversioned model"

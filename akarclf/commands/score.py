@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from types import FrameType
 from typing import Any
 
+from akarclf.commands.arguments import integer_at_least
+
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -30,16 +32,6 @@ def _date(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def register(subparsers: Any) -> None:
@@ -79,14 +71,14 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--chunk-size",
-        type=_positive,
+        type=integer_at_least(1),
         default=DEFAULT_CHUNK_SIZE,
         metavar="N",
         help=f"rows scored at a time (default: {DEFAULT_CHUNK_SIZE})",
     )
     parser.add_argument(
         "--jobs",
-        type=_positive,
+        type=integer_at_least(1),
         default=1,
         metavar="N",
         help="processes that score: this one and N-1 workers (default: 1)",
