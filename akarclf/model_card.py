@@ -16,6 +16,7 @@ import numpy as np
 
 from akarclf.clusters import CLUSTERS
 from akarclf.evaluation import evaluate_predictions
+from akarclf.targets import check_targets
 from akarclf.training import TrainingReport, label_counts
 
 
@@ -90,6 +91,7 @@ def build_card(
         card["policy"] = policy_reports
     if label_audit:
         card["label_audit"] = label_audit
+    card["targets"] = check_targets(card)
     return card
 
 
@@ -105,6 +107,8 @@ def _metrics_table(metrics: dict[str, dict[str, Any]]) -> list[str]:
     names = list(metrics)
     lines = ["| metric | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
     # (row label, path of keys into an evaluation dict)
+    # (row label, path of keys into an evaluation dict); figures with a bootstrap interval
+    # find it at the same path under "intervals".
     rows: list[tuple[str, tuple[str, ...]]] = [
         ("macro-F1", ("macro_f1",)),
         ("accuracy", ("accuracy",)),
@@ -119,10 +123,38 @@ def _metrics_table(metrics: dict[str, dict[str, Any]]) -> list[str]:
         cells = []
         for name in names:
             value: Any = metrics[name]
+            interval: Any = metrics[name].get("intervals")
             for key in path:
                 value = value[key]
-            cells.append(_fmt(value))
+                interval = interval.get(key) if isinstance(interval, dict) else None
+            cells.append(_fmt(value) + _interval_text(interval))
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    if any(m.get("intervals", {}).get("replicates") for m in metrics.values()):
+        lines += ["", "95 % bootstrap intervals over titles in brackets."]
+    return lines
+
+
+def _interval_text(interval: Any) -> str:
+    if not isinstance(interval, list) or len(interval) != 2 or None in interval:
+        return ""
+    return f" [{_fmt(interval[0])}, {_fmt(interval[1])}]"
+
+
+def _targets_section(targets: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "Each target the project set for the default model and policy, measured by this "
+        'command. "within noise" means the 95 % bootstrap interval crosses the bound: '
+        "another sample of the same size could land on the other side.",
+        "",
+        "| data | figure | target | measured | verdict |",
+        "|---|---|---|---|---|",
+    ]
+    for row in targets:
+        measured = _fmt(row["value"]) + _interval_text(row["ci95"])
+        bound = row["target"].replace(">=", "≥").replace("<=", "≤")
+        lines.append(
+            f"| {row['data']} | {row['figure']} | {bound} | {measured} | {row['verdict']} |"
+        )
     return lines
 
 
@@ -181,6 +213,11 @@ def render_markdown(card: dict[str, Any]) -> str:
         f"Parameters: `{json.dumps(card['config']['params'] or 'defaults')}`; "
         f"seed {card['config']['seed']}.",
         "",
+        *(
+            ["## Targets", "", *_targets_section(card["targets"]), ""]
+            if card.get("targets")
+            else []
+        ),
         "## Data",
         "",
         f"Training files (SHA-256 `{data['fingerprint_sha256'][:16]}…`), labelled through "
@@ -358,13 +395,14 @@ def _second_read_section(reads: dict[str, Any]) -> list[str]:
             f"{_fmt(part['agreement'])}, Cohen's kappa {_fmt(part['kappa'])}.",
             "",
             "| cluster | first reader | second reader | both | F1 of one reader against the "
-            "other |",
-            "|---|---|---|---|---|",
+            "other | F1 of each reader against the majority label (first, second) |",
+            "|---|---|---|---|---|---|",
         ]
         for cluster, row in part["per_cluster"].items():
             out.append(
                 f"| {cluster} | {row['first']} | {row['second']} | {row['both']} | "
-                f"{_fmt(row['f1'])} |"
+                f"{_fmt(row['f1'])} | {_fmt(row.get('first_vs_adjudicated_f1'))}, "
+                f"{_fmt(row.get('second_vs_adjudicated_f1'))} |"
             )
         changed = ", ".join(
             f"{c['first_read']} -> {c['adjudicated']} {c['count']}"
@@ -376,6 +414,12 @@ def _second_read_section(reads: dict[str, Any]) -> list[str]:
             f"changed the first reader's label in these cases: {changed or 'none'}.",
             "",
         ]
+    out += [
+        "A model is scored against the majority label. The last column is the nearest "
+        "human comparison, and an optimistic one: each reader's own vote is part of the "
+        "majority it is scored against.",
+        "",
+    ]
     return out
 
 

@@ -77,7 +77,9 @@ def summarise_agreement(
     summary then has one entry per side under ``sides`` (uids it does not know go under
     ``unknown``), else a single ``all``. ``per_cluster[c]["f1"]`` is the positive specific
     agreement, 2 x both / (first + second): the F1 one reader scores against the other on
-    cluster ``c``, the same whichever is taken as the truth.
+    cluster ``c``, the same whichever is taken as the truth; ``first_vs_adjudicated_f1`` and
+    ``second_vs_adjudicated_f1`` score each reader against the majority label that ships,
+    which is what a model is measured against (optimistic, as each reader votes in it).
     """
     rows = read_reads(path)
     groups: dict[str, list[dict[str, str]]] = {}
@@ -98,20 +100,29 @@ def summarise_agreement(
     }
 
 
+def _f1(truth: Sequence[str], guess: Sequence[str], cluster: str) -> float | None:
+    """F1 of ``guess`` against ``truth`` on ``cluster`` (symmetric: 2 x both / (sum of both
+    counts)); None when neither names the cluster."""
+    both = sum(a == b == cluster for a, b in zip(truth, guess, strict=True))
+    total = sum(label == cluster for label in truth) + sum(label == cluster for label in guess)
+    return 2 * both / total if total else None
+
+
 def _agreement(rows: Sequence[Mapping[str, str]]) -> dict[str, Any]:
     first = [r["first_read"] for r in rows]
     second = [r["second_read"] for r in rows]
+    settled = [adjudicated(r) for r in rows]
     per_cluster = {}
     for cluster in CLUSTERS:
-        in_first = sum(label == cluster for label in first)
-        in_second = sum(label == cluster for label in second)
-        both = sum(a == b == cluster for a, b in zip(first, second, strict=True))
-        total = in_first + in_second
         per_cluster[cluster] = {
-            "first": in_first,
-            "second": in_second,
-            "both": both,
-            "f1": 2 * both / total if total else None,
+            "first": sum(label == cluster for label in first),
+            "second": sum(label == cluster for label in second),
+            "both": sum(a == b == cluster for a, b in zip(first, second, strict=True)),
+            "f1": _f1(first, second, cluster),
+            # Each reader against the shipped (majority) label. Optimistic for a model's
+            # ceiling, because the reader's own vote is part of that majority.
+            "first_vs_adjudicated_f1": _f1(settled, first, cluster),
+            "second_vs_adjudicated_f1": _f1(settled, second, cluster),
         }
     changed = Counter(
         (r["first_read"], adjudicated(r)) for r in rows if adjudicated(r) != r["first_read"]

@@ -106,6 +106,10 @@ def test_summary_counts_and_f1(tmp_path: Path) -> None:
     crafts = summary["per_cluster"]["crafts"]
     assert (crafts["first"], crafts["second"], crafts["both"]) == (2, 2, 1)
     assert crafts["f1"] == 0.5
+    # Majorities: crafts, other, other, other; each reader named one extra crafts title.
+    assert crafts["first_vs_adjudicated_f1"] == pytest.approx(2 / 3)
+    assert crafts["second_vs_adjudicated_f1"] == pytest.approx(2 / 3)
+    assert summary["per_cluster"]["other"]["first_vs_adjudicated_f1"] == pytest.approx(0.8)
     assert summary["per_cluster"]["culinary"]["f1"] is None
     assert summary["changed_by_adjudication"] == [
         {"first_read": "crafts", "adjudicated": "other", "count": 1}

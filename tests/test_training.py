@@ -134,8 +134,13 @@ def test_train_command_writes_model_card_and_oof(data_dir: Path, tmp_path: Path)
     card = json.loads(out.with_suffix(".card.json").read_text())
     assert card["model"]["model_version"] == model.model_version
     assert set(card["metrics"]) == {"test", "gold_out_of_fold"}
+    assert card["metrics"]["gold_out_of_fold"]["intervals"]["replicates"] == 1000
+    verdicts = {(row["data"], row["figure"]): row["verdict"] for row in card["targets"]}
+    assert verdicts[("held-out split", "macro-F1")] != "not measured"
+    assert verdicts[("held-out split", "policy review rate")] == "not measured"  # no policy
     markdown = out.with_suffix(".md").read_text()
     assert "gold_dev (out-of-fold)" in markdown and "## Split" in markdown
+    assert "## Targets" in markdown and "95 % bootstrap intervals over titles" in markdown
     with out.with_suffix(".gold_oof.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == len(TITLES)
