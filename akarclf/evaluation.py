@@ -19,7 +19,6 @@ matter, evaluated by the policy tuner.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
@@ -27,7 +26,7 @@ import numpy as np
 
 from akarclf.bootstrap import (
     DEFAULT_RESAMPLES,
-    METHOD,
+    METHOD_WITHIN_ROWS,
     percentile_interval,
     ratio,
     resample_table,
@@ -271,12 +270,13 @@ def evaluate_predictions(
         ``other_drift`` keys: ``n_other``, ``eval_other_share``, ``per_cluster``.
     ``intervals``
         How far the arg-max figures could move on another sample of the same size: 95 %
-        percentile bootstrap intervals over rows (``n_bootstrap`` resamples seeded by
-        ``seed``; 0 turns them off), each ``[low, high]`` or ``[None, None]`` when no resample
-        defines the figure. Keys: ``accuracy``, ``macro_f1``, ``per_cluster`` (``{cluster:
-        {"precision", "recall", "f1"}}``), ``replicates``, ``seed``, ``method``. With 46
-        crafts titles, a crafts F1 is known to within about +-0.1: read differences between
-        models against these.
+        percentile bootstrap intervals (``n_bootstrap`` resamples seeded by ``seed``; 0 turns
+        them off), rows resampled within each true cluster so that every cluster keeps its
+        size, as in a labelled test set, and a rare one cannot drop out of the macro average.
+        Each is ``[low, high]``, or ``[None, None]`` when no resample defines the figure.
+        Keys: ``accuracy``, ``macro_f1``, ``per_cluster`` (``{cluster: {"precision",
+        "recall", "f1"}}``), ``replicates``, ``seed``, ``method``. Read differences between
+        models against these: a cluster with a few dozen titles has a wide one.
     """
     checked = check_labels(labels)
     n = len(checked)
@@ -379,20 +379,27 @@ def evaluate_predictions(
     }
 
 
-def _scores_from_confusion(counts: np.ndarray) -> dict[str, np.ndarray]:
+def _scores_from_confusion(
+    counts: np.ndarray, averaged: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
     """Accuracy, macro-F1 and per-cluster precision, recall and F1 of confusion matrices shaped
-    ``(..., k, k)`` (true cluster x predicted cluster); NaN where a figure is undefined."""
+    ``(..., k, k)`` (true cluster x predicted cluster); NaN where a figure is undefined.
+
+    Macro-F1 averages the clusters in ``averaged`` (a boolean mask; default: those present in
+    the labels or the predictions, scikit-learn's convention), counting an undefined F1 as 0:
+    with true-cluster sizes fixed, that happens only to a cluster absent from the labels, whose
+    F1 is 0 whenever it is defined.
+    """
     tp = np.diagonal(counts, axis1=-2, axis2=-1)
     support = counts.sum(axis=-1)
     predicted = counts.sum(axis=-2)
     f1 = ratio(2 * tp, support + predicted)
-    # scikit-learn's macro-F1: the mean over clusters present in the labels or the predictions.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a resample where no cluster occurs
-        macro = np.nanmean(f1, axis=-1)
+    if averaged is None:
+        averaged = ~np.isnan(f1)
+    averaged_f1 = np.where(averaged, np.nan_to_num(f1), 0.0).sum(axis=-1)
     return {
         "accuracy": ratio(tp.sum(axis=-1), support.sum(axis=-1)),
-        "macro_f1": macro,
+        "macro_f1": ratio(averaged_f1, averaged.sum(axis=-1)),
         "precision": ratio(tp, predicted),
         "recall": ratio(tp, support),
         "f1": f1,
@@ -400,7 +407,12 @@ def _scores_from_confusion(counts: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def _confusion_intervals(counts: np.ndarray, n_bootstrap: int, seed: int) -> dict[str, Any]:
-    scores = _scores_from_confusion(resample_table(counts, n_bootstrap, seed))
+    """Percentile intervals of the figures of ``counts`` over resamples that keep each true
+    cluster's size (see :func:`akarclf.bootstrap.resample_table`)."""
+    point = _scores_from_confusion(counts)
+    averaged = ~np.isnan(point["f1"])
+    draws = resample_table(counts, n_bootstrap, seed, within_rows=True)
+    scores = _scores_from_confusion(draws, averaged)
     return {
         "accuracy": percentile_interval(scores["accuracy"]),
         "macro_f1": percentile_interval(scores["macro_f1"]),
@@ -413,7 +425,7 @@ def _confusion_intervals(counts: np.ndarray, n_bootstrap: int, seed: int) -> dic
         },
         "replicates": n_bootstrap,
         "seed": seed,
-        "method": METHOD,
+        "method": METHOD_WITHIN_ROWS,
     }
 
 
@@ -453,11 +465,11 @@ def _fmt(value: float | None, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def _bracket(interval: Sequence[float | None] | None) -> str:
-    """`` [low, high]`` for a report line, or nothing when there is no interval."""
-    if not interval or interval[0] is None or interval[1] is None:
+def interval_text(interval: Sequence[float | None] | None, digits: int = 3) -> str:
+    """`` [low, high]`` to follow a figure in a report, or nothing when there is no interval."""
+    if not interval or len(interval) != 2 or interval[0] is None or interval[1] is None:
         return ""
-    return f" [{_fmt(interval[0])}, {_fmt(interval[1])}]"
+    return f" [{interval[0]:.{digits}f}, {interval[1]:.{digits}f}]"
 
 
 def format_report(metrics: Mapping[str, Any]) -> str:
@@ -467,8 +479,8 @@ def format_report(metrics: Mapping[str, Any]) -> str:
     intervals = metrics.get("intervals") or {}
     headline = (
         f"rows {metrics['n']}   accuracy {_fmt(metrics['accuracy'])}"
-        f"{_bracket(intervals.get('accuracy'))}   "
-        f"macro-F1 {_fmt(metrics['macro_f1'])}{_bracket(intervals.get('macro_f1'))}"
+        f"{interval_text(intervals.get('accuracy'))}   "
+        f"macro-F1 {_fmt(metrics['macro_f1'])}{interval_text(intervals.get('macro_f1'))}"
     )
     calibration = (
         f"ECE (top-label, {metrics['reliability']['n_bins']} bins) {_fmt(metrics['ece'])}   "
@@ -485,7 +497,7 @@ def format_report(metrics: Mapping[str, Any]) -> str:
         f1_interval = intervals.get("per_cluster", {}).get(name, {}).get("f1")
         lines.append(
             f"{name:<{width}}{_fmt(row['precision']):>10}{_fmt(row['recall']):>8}"
-            f"{_fmt(row['f1']):>8}{_bracket(f1_interval).strip() or '-':>18}"
+            f"{_fmt(row['f1']):>8}{interval_text(f1_interval).strip() or '-':>18}"
             f"{row['support']:>9}{row['predicted']:>11}"
         )
     if intervals.get("replicates"):

@@ -24,10 +24,37 @@ def test_resamples_are_seeded() -> None:
 
 
 def test_an_empty_table_or_no_resamples() -> None:
-    assert resample_table(np.zeros((2, 3)), 4, seed=0).shape == (4, 2, 3)
-    assert resample_table(np.ones((2, 3)), 0, seed=0).shape == (0, 2, 3)
-    with pytest.raises(ValueError, match="resamples"):
-        resample_table(np.ones(2), -1, seed=0)
+    assert resample_table(np.zeros((2, 3), dtype=int), 4, seed=0).shape == (4, 2, 3)
+    assert resample_table(np.ones((2, 3), dtype=int), 0, seed=0).shape == (0, 2, 3)
+    assert resample_table(np.zeros((2, 3), dtype=int), 4, seed=0, within_rows=True).shape == (
+        4,
+        2,
+        3,
+    )
+
+
+@pytest.mark.parametrize(
+    ("cells", "resamples", "message"),
+    [
+        (np.ones(2, dtype=int), -1, "resamples"),
+        (np.array([0.5, 2.0]), 3, "non-negative integers"),
+        (np.array([-1, 2]), 3, "non-negative integers"),
+        (np.ones(3, dtype=int), 3, "2-D"),
+    ],
+)
+def test_bad_tables(cells: np.ndarray, resamples: int, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        resample_table(cells, resamples, seed=0, within_rows=cells.shape == (3,))
+
+
+def test_resampling_within_rows_keeps_each_row_total() -> None:
+    cells = np.array([[1, 0, 0], [0, 0, 0], [3, 2, 95]])
+    draws = resample_table(cells, 300, seed=0, within_rows=True)
+    assert draws.shape == (300, 3, 3)
+    assert (draws.sum(axis=2) == cells.sum(axis=1)).all()  # the rare row never vanishes
+    assert (draws[:, 0] == [1, 0, 0]).all()
+    free = resample_table(cells, 300, seed=0)
+    assert (free[:, 0].sum(axis=1) == 0).any()  # unstratified, it does
 
 
 def test_ratio_of_nothing_is_undefined() -> None:

@@ -563,9 +563,7 @@ def test_scores_from_a_confusion_matrix_match_scikit_learn(cells: list[int]) -> 
     )
     for ours, theirs in ((scores["precision"][0], precision), (scores["recall"][0], recall)):
         np.testing.assert_allclose(ours, theirs, equal_nan=True)
-    # scikit-learn gives F1 0 where tp = 0 but the cluster occurs; both agree where defined.
-    defined = ~np.isnan(scores["f1"][0])
-    np.testing.assert_allclose(scores["f1"][0][defined], f1[defined])
+    np.testing.assert_allclose(scores["f1"][0], f1, equal_nan=True)
 
 
 def test_intervals_bracket_the_figures_and_match_resampling_rows() -> None:
@@ -579,15 +577,31 @@ def test_intervals_bracket_the_figures_and_match_resampling_rows() -> None:
         for name in ("precision", "recall", "f1"):
             low, high = intervals["per_cluster"][cluster][name]
             assert low <= metrics["per_cluster"][cluster][name] <= high
-    # The same interval by brute force: resample the rows themselves, score with scikit-learn.
+    # The same intervals by brute force: resample the rows themselves within each true
+    # cluster, score with scikit-learn.
     rng = np.random.default_rng(1)
     truth, guess = np.array(labels), np.array(predicted)
-    crafts_f1 = []
+    members = [np.flatnonzero(truth == c) for c in CLUSTERS]
+    crafts_f1, macro_f1 = [], []
     for _ in range(1000):
-        pick = rng.integers(0, len(truth), len(truth))
+        pick = np.concatenate([rng.choice(rows, len(rows)) for rows in members])
         crafts_f1.append(f1_score(truth[pick], guess[pick], labels=[CRAFTS], average="macro"))
-    brute = np.percentile(crafts_f1, [2.5, 97.5])
-    np.testing.assert_allclose(intervals["per_cluster"][CRAFTS]["f1"], brute, atol=0.03)
+        macro_f1.append(f1_score(truth[pick], guess[pick], average="macro"))
+    for ours, brute in (
+        (intervals["per_cluster"][CRAFTS]["f1"], crafts_f1),
+        (intervals["macro_f1"], macro_f1),
+    ):
+        np.testing.assert_allclose(ours, np.percentile(brute, [2.5, 97.5]), atol=0.02)
+
+
+def test_a_rare_cluster_cannot_drop_out_of_the_macro_interval() -> None:
+    # One crafts title, wrongly predicted: crafts F1 is 0 in every resample, so macro-F1
+    # stays near its point value instead of jumping to the mean of the other clusters.
+    labels = [CRAFTS] + [OTHER] * 99
+    predicted = [OTHER] * 100
+    metrics = evaluate_predictions(labels, _confident(predicted), CLUSTERS)
+    assert metrics["macro_f1"] == pytest.approx(0.4975, abs=1e-4)
+    assert metrics["intervals"]["macro_f1"] == pytest.approx([0.4975, 0.4975], abs=1e-4)
 
 
 def test_intervals_narrow_as_rows_grow() -> None:
