@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from akarclf.clusters import CLUSTERS
-from akarclf.evaluation import evaluate_predictions
+from akarclf.evaluation import evaluate_predictions, interval_text
 from akarclf.targets import check_targets
 from akarclf.training import TrainingReport, label_counts
 
@@ -106,7 +106,6 @@ def _fmt(value: Any, digits: int = 3) -> str:
 def _metrics_table(metrics: dict[str, dict[str, Any]]) -> list[str]:
     names = list(metrics)
     lines = ["| metric | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
-    # (row label, path of keys into an evaluation dict)
     # (row label, path of keys into an evaluation dict); figures with a bootstrap interval
     # find it at the same path under "intervals".
     rows: list[tuple[str, tuple[str, ...]]] = [
@@ -127,30 +126,35 @@ def _metrics_table(metrics: dict[str, dict[str, Any]]) -> list[str]:
             for key in path:
                 value = value[key]
                 interval = interval.get(key) if isinstance(interval, dict) else None
-            cells.append(_fmt(value) + _interval_text(interval))
+            cells.append(_fmt(value) + interval_text(interval))
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     if any(m.get("intervals", {}).get("replicates") for m in metrics.values()):
         lines += ["", "95 % bootstrap intervals over titles in brackets."]
     return lines
 
 
-def _interval_text(interval: Any) -> str:
-    if not isinstance(interval, list) or len(interval) != 2 or None in interval:
-        return ""
-    return f" [{_fmt(interval[0])}, {_fmt(interval[1])}]"
+def _digits_near(bound: float, *values: Any) -> int:
+    """3 decimals, or 4 where one of ``values`` would round onto ``bound`` and so hide which
+    side of it it lies (0.9897 is not 0.990)."""
+    near = any(
+        isinstance(v, float) and v != bound and round(v, 3) == round(bound, 3) for v in values
+    )
+    return 4 if near else 3
 
 
 def _targets_section(targets: list[dict[str, Any]]) -> list[str]:
     lines = [
         "Each target the project set for the default model and policy, measured by this "
         'command. "within noise" means the 95 % bootstrap interval crosses the bound: '
-        "another sample of the same size could land on the other side.",
+        "another sample of the same size could land on the other side. The policy was tuned "
+        "on gold, so its gold figures are optimistic.",
         "",
         "| data | figure | target | measured | verdict |",
         "|---|---|---|---|---|",
     ]
     for row in targets:
-        measured = _fmt(row["value"]) + _interval_text(row["ci95"])
+        digits = _digits_near(row["bound"], row["value"], *(row["ci95"] or ()))
+        measured = _fmt(row["value"], digits) + interval_text(row["ci95"], digits)
         bound = row["target"].replace(">=", "≥").replace("<=", "≤")
         lines.append(
             f"| {row['data']} | {row['figure']} | {bound} | {measured} | {row['verdict']} |"

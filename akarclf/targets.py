@@ -15,6 +15,7 @@ from typing import Any, Final
 
 from akarclf.clusters import CLUSTERS
 
+#: Names of the data sets as the card's metrics and policy reports are keyed.
 HELD_OUT: Final = "held-out split"
 GOLD: Final = "gold_dev (out-of-fold)"
 POLICY_GOLD: Final = "gold_dev (out-of-fold, tuning data)"
@@ -24,16 +25,16 @@ POLICY_GOLD: Final = "gold_dev (out-of-fold, tuning data)"
 class Target:
     """One committed bound on one figure of the card.
 
-    ``value`` and ``interval`` are key paths into the card's JSON; ``interval`` is empty for
-    figures without one.
+    ``value_path`` and ``interval_path`` are key paths into the card's JSON; ``interval_path``
+    is empty for figures without an interval.
     """
 
     data: str
     figure: str
     at_least: bool
     bound: float
-    value: tuple[str, ...]
-    interval: tuple[str, ...] = ()
+    value_path: tuple[str, ...]
+    interval_path: tuple[str, ...] = ()
 
 
 def _classifier_targets(
@@ -106,8 +107,8 @@ def check_targets(
     """
     rows = []
     for target in targets:
-        value = _lookup(card, target.value)
-        interval = _lookup(card, target.interval) if target.interval else None
+        value = _lookup(card, target.value_path)
+        interval = _lookup(card, target.interval_path) if target.interval_path else None
         if interval is not None and None in interval:
             interval = None
         if value is None:
@@ -120,7 +121,8 @@ def check_targets(
             {
                 "data": target.data,
                 "figure": target.figure,
-                "target": f"{'>=' if target.at_least else '<='} {target.bound:g}",
+                "target": f"{'>=' if target.at_least else '<='} {target.bound:.2f}",
+                "bound": target.bound,
                 "value": value,
                 "ci95": interval,
                 "verdict": verdict,

@@ -28,6 +28,10 @@ def card_with(value: float | None, interval: list[float | None] | None) -> dict[
         (True, 0.94, [0.93, 0.951], "missed, within noise"),
         (False, 0.04, [0.03, 0.045], "met"),
         (False, 0.06, [0.04, 0.07], "missed, within noise"),
+        (False, 0.06, [0.055, 0.07], "missed"),
+        (False, 0.04, [0.02, 0.05], "met, within noise"),
+        (True, 0.95, [0.95, 0.96], "met, within noise"),  # on the bound counts as met
+        (False, 0.05, [0.04, 0.05], "met, within noise"),
         (True, 0.96, None, "met"),
         (True, 0.96, [None, None], "met"),
         (True, None, None, "not measured"),
@@ -42,6 +46,7 @@ def test_verdicts(
     (row,) = check_targets(card_with(value, interval), [target])
     assert row["verdict"] == verdict
     assert row["target"] == (">= 0.95" if at_least else "<= 0.05")
+    assert row["bound"] == target.bound
 
 
 def test_every_default_target_is_measured_in_the_shipped_card() -> None:
@@ -59,3 +64,17 @@ def test_the_shipped_card_carries_the_verdicts_its_figures_give() -> None:
     markdown = SHIPPED_CARD.with_name("akarclf-default.md").read_text(encoding="utf-8")
     for row in card["targets"]:
         assert f"| {row['data']} | {row['figure']} |" in markdown
+
+
+def test_the_card_shows_four_decimals_where_three_would_hide_the_side_of_the_bound() -> None:
+    from akarclf.model_card import _targets_section
+
+    rows = [
+        {"data": "d", "figure": "f", "target": ">= 0.99", "bound": 0.99,
+         "value": 0.9918, "ci95": [0.98966, 0.9939], "verdict": "met, within noise"},
+        {"data": "d", "figure": "g", "target": ">= 0.90", "bound": 0.90,
+         "value": 0.61, "ci95": [0.48, 0.73], "verdict": "missed"},
+    ]  # fmt: skip
+    table = "\n".join(_targets_section(rows))
+    assert "| 0.9918 [0.9897, 0.9939] | met, within noise |" in table
+    assert "| 0.610 [0.480, 0.730] | missed |" in table

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from akarclf.clusters import CLUSTERS
+from akarclf.targets import HELD_OUT, POLICY_GOLD
 
 
 def register(subparsers: Any) -> None:
@@ -224,8 +225,8 @@ def _tune_policy(args: argparse.Namespace, report: Any) -> dict[str, Any]:
     args.policy_out.write_text(policy.to_toml(), encoding="utf-8")
     test_titles = [e.title for e in report.split.test]
     reports = {
-        "gold_dev (out-of-fold, tuning data)": result.report,
-        "held-out split": gate_report(
+        POLICY_GOLD: result.report,
+        HELD_OUT: gate_report(
             report.test_proba,
             list(CLUSTERS),
             [e.label for e in report.split.test],
