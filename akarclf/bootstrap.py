@@ -21,9 +21,7 @@ import numpy as np
 #: Resamples drawn when a caller does not say.
 DEFAULT_RESAMPLES: Final = 1000
 
-#: How the intervals are made, for reports that must say so.
-METHOD: Final = "95% percentile interval; rows resampled with replacement"
-#: The same, with each true cluster's size held fixed (``within_rows``).
+#: How the evaluation's intervals are made (``within_rows``), for reports that must say so.
 METHOD_WITHIN_ROWS: Final = (
     "95% percentile interval; rows resampled with replacement within each true cluster"
 )
@@ -69,6 +67,11 @@ def ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     out = np.full(np.broadcast(numerator, denominator).shape, np.nan)
     np.divide(numerator, denominator, out=out, where=denominator > 0)
     return out
+
+
+def number_or_none(value: float) -> float | None:
+    """``value`` as a plain float for a JSON report, None where it is undefined (NaN)."""
+    return None if np.isnan(value) else float(value)
 
 
 def percentile_interval(samples: np.ndarray) -> list[float | None]:

@@ -27,6 +27,7 @@ import numpy as np
 from akarclf.bootstrap import (
     DEFAULT_RESAMPLES,
     METHOD_WITHIN_ROWS,
+    number_or_none,
     percentile_interval,
     ratio,
     resample_table,
@@ -302,21 +303,15 @@ def evaluate_predictions(
     np.add.at(counts, (truth, predicted), 1)
     support = counts.sum(axis=1)
     predicted_count = counts.sum(axis=0)
-    tp = np.diag(counts)
-
-    per_cluster: dict[str, dict[str, Any]] = {}
-    f1_values: list[float] = []
-    for i, cluster in enumerate(CLUSTERS):
-        f1 = _ratio(2 * tp[i], support[i] + predicted_count[i])
-        if f1 is not None:
-            f1_values.append(f1)
-        per_cluster[cluster] = {
-            "precision": _ratio(tp[i], predicted_count[i]),
-            "recall": _ratio(tp[i], support[i]),
-            "f1": f1,
+    scores = _scores_from_confusion(counts)
+    per_cluster = {
+        cluster: {
+            **{name: number_or_none(scores[name][i]) for name in ("precision", "recall", "f1")},
             "support": int(support[i]),
             "predicted": int(predicted_count[i]),
         }
+        for i, cluster in enumerate(CLUSTERS)
+    }
 
     confidence = matrix[np.arange(n), predicted]
     correct = (predicted == truth).astype(float)
@@ -361,7 +356,7 @@ def evaluate_predictions(
         "n": n,
         "clusters": list(CLUSTERS),
         "accuracy": float(correct.mean()),
-        "macro_f1": float(np.mean(f1_values)),
+        "macro_f1": float(scores["macro_f1"]),
         "per_cluster": per_cluster,
         "confusion_matrix": {"clusters": list(CLUSTERS), "counts": counts.tolist()},
         "ece": ece,
@@ -375,7 +370,7 @@ def evaluate_predictions(
             "eval_other_share": n_other / n,
             "per_cluster": drift,
         },
-        "intervals": _confusion_intervals(counts, n_bootstrap, seed),
+        "intervals": _confusion_intervals(counts, ~np.isnan(scores["f1"]), n_bootstrap, seed),
     }
 
 
@@ -406,11 +401,12 @@ def _scores_from_confusion(
     }
 
 
-def _confusion_intervals(counts: np.ndarray, n_bootstrap: int, seed: int) -> dict[str, Any]:
+def _confusion_intervals(
+    counts: np.ndarray, averaged: np.ndarray, n_bootstrap: int, seed: int
+) -> dict[str, Any]:
     """Percentile intervals of the figures of ``counts`` over resamples that keep each true
-    cluster's size (see :func:`akarclf.bootstrap.resample_table`)."""
-    point = _scores_from_confusion(counts)
-    averaged = ~np.isnan(point["f1"])
+    cluster's size (see :func:`akarclf.bootstrap.resample_table`); macro-F1 averages the
+    clusters in ``averaged``, as the point figure does."""
     draws = resample_table(counts, n_bootstrap, seed, within_rows=True)
     scores = _scores_from_confusion(draws, averaged)
     return {

@@ -45,7 +45,13 @@ from typing import Any, Final
 
 import numpy as np
 
-from akarclf.bootstrap import DEFAULT_RESAMPLES, percentile_interval, ratio, resample_table
+from akarclf.bootstrap import (
+    DEFAULT_RESAMPLES,
+    number_or_none,
+    percentile_interval,
+    ratio,
+    resample_table,
+)
 from akarclf.clusters import CLUSTERS, check_cluster
 from akarclf.gate import DECISIONS, gate, protected_mass
 from akarclf.policy import Policy, as_date, today_utc
@@ -241,10 +247,6 @@ _METRIC_DOCS: Final = {
 }
 
 
-def _number(value: float) -> float | None:
-    return None if math.isnan(value) else float(value)
-
-
 def gate_report(
     proba: np.ndarray,
     classes: Sequence[str],
@@ -294,7 +296,7 @@ def gate_report(
 
     metrics = {
         name: {
-            "value": _number(float(value)),
+            "value": number_or_none(float(value)),
             "ci95": percentile_interval(samples[name]) if samples else [None, None],
             "meaning": _METRIC_DOCS[name],
         }
@@ -313,7 +315,7 @@ def gate_report(
             np.array(row.sum()),
         )
         entry["block_or_review_rate"] = {
-            "value": _number(float(flagged_share)),
+            "value": number_or_none(float(flagged_share)),
             "ci95": percentile_interval(cluster_samples[:, i])
             if cluster_samples is not None
             else [None, None],

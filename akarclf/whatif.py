@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from akarclf.bootstrap import ratio
+from akarclf.bootstrap import number_or_none, ratio
 from akarclf.clusters import PROTECTABLE_CLUSTERS, check_cluster
 from akarclf.evaluation import check_labels
 from akarclf.flags import CROSS_BORDER, parse_cross_border_many
@@ -48,10 +48,6 @@ __all__ = [
     "rates_over_dates",
     "rates_over_thresholds",
 ]
-
-
-def _optional(value: float) -> float | None:
-    return None if np.isnan(value) else float(value)
 
 
 # --- inputs ---------------------------------------------------------------------------------
@@ -156,8 +152,8 @@ class ThresholdGrid:
                     "allow_rate": float(self.allow_rate[i, j]),
                 }
                 if self.block_precision is not None and self.protected_recall is not None:
-                    record["block_precision"] = _optional(self.block_precision[i, j])
-                    record["protected_recall"] = _optional(self.protected_recall[i, j])
+                    record["block_precision"] = number_or_none(self.block_precision[i, j])
+                    record["protected_recall"] = number_or_none(self.protected_recall[i, j])
                 records.append(record)
         return records
 
@@ -295,8 +291,8 @@ def _scenario(
     precision = recall = None
     truth = _should_restrict(catalogue, protected)
     if truth is not None:
-        precision = _optional(float(ratio(np.sum(block & truth), np.sum(block))))
-        recall = _optional(float(ratio(np.sum((block | review) & truth), np.sum(truth))))
+        precision = number_or_none(float(ratio(np.sum(block & truth), np.sum(block))))
+        recall = number_or_none(float(ratio(np.sum((block | review) & truth), np.sum(truth))))
     return ScenarioRates(
         scenario=name,
         decision_date=on,
