@@ -15,64 +15,64 @@ from akarclf.clusters import CLUSTERS, PROTECTABLE_CLUSTERS
 
 #: Public name -> module that defines it.
 _EXPORTS: dict[str, str] = {
-    "ClusterClassifier": "akarclf.model",
-    "TitleNormalizer": "akarclf.text",
-    "normalize_title": "akarclf.text",
-    "load_model": "akarclf.model",
-    "save_model": "akarclf.persistence",
-    "ModelFileError": "akarclf.persistence",
-    "Policy": "akarclf.policy",
-    "PolicyError": "akarclf.policy",
-    "load_policy": "akarclf.policy",
-    "DecisionRecord": "akarclf.gate",
-    "decide": "akarclf.gate",
-    "score_file": "akarclf.batch",
-    "score_records": "akarclf.batch",
-    "score_frame": "akarclf.frame",
-    "evaluate_model": "akarclf.evaluation",
-    "evaluate_predictions": "akarclf.evaluation",
-    "save_evaluation_png": "akarclf.plots",
-    "load_training_data": "akarclf.datasets",
-    "load_gold": "akarclf.datasets",
-    "load_taxonomy": "akarclf.taxonomy",
-    "group_split": "akarclf.splits",
-    "train": "akarclf.training",
-    "TrainingConfig": "akarclf.training",
-    "build_card": "akarclf.model_card",
-    "write_card": "akarclf.model_card",
-    "save_with_card": "akarclf.model_card",
-    "tune_thresholds": "akarclf.tuning",
-    "gate_report": "akarclf.tuning",
-    "rates_over_thresholds": "akarclf.whatif",
-    "rates_by_closure": "akarclf.whatif",
-    "rates_over_dates": "akarclf.whatif",
-    "closure_sets": "akarclf.whatif",
+    "ClusterClassifier": "akarclf.model.classifier",
+    "TitleNormalizer": "akarclf.text.normalize",
+    "normalize_title": "akarclf.text.normalize",
+    "load_model": "akarclf.model.classifier",
+    "save_model": "akarclf.model.persistence",
+    "ModelFileError": "akarclf.model.persistence",
+    "Policy": "akarclf.gate.policy",
+    "PolicyError": "akarclf.gate.policy",
+    "load_policy": "akarclf.gate.policy",
+    "DecisionRecord": "akarclf.gate.decide",
+    "decide": "akarclf.gate.decide",
+    "score_file": "akarclf.scoring",
+    "score_records": "akarclf.scoring",
+    "score_frame": "akarclf.scoring.frame",
+    "evaluate_model": "akarclf.evaluation.metrics",
+    "evaluate_predictions": "akarclf.evaluation.metrics",
+    "save_evaluation_png": "akarclf.evaluation.plots",
+    "load_training_data": "akarclf.training.datasets",
+    "load_gold": "akarclf.training.datasets",
+    "load_taxonomy": "akarclf.training.taxonomy",
+    "group_split": "akarclf.training.splits",
+    "train": "akarclf.training.train",
+    "TrainingConfig": "akarclf.training.train",
+    "build_card": "akarclf.training.card",
+    "write_card": "akarclf.training.card",
+    "save_with_card": "akarclf.training.card",
+    "tune_thresholds": "akarclf.evaluation.tuning",
+    "gate_report": "akarclf.evaluation.tuning",
+    "rates_over_thresholds": "akarclf.evaluation.whatif",
+    "rates_by_closure": "akarclf.evaluation.whatif",
+    "rates_over_dates": "akarclf.evaluation.whatif",
+    "closure_sets": "akarclf.evaluation.whatif",
 }
 
 __all__ = ["CLUSTERS", "PROTECTABLE_CLUSTERS", "__version__", *sorted(_EXPORTS)]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from akarclf.batch import score_file, score_records
-    from akarclf.datasets import load_gold, load_training_data
-    from akarclf.evaluation import evaluate_model, evaluate_predictions
-    from akarclf.frame import score_frame
-    from akarclf.gate import DecisionRecord, decide
-    from akarclf.model import ClusterClassifier, load_model
-    from akarclf.model_card import build_card, save_with_card, write_card
-    from akarclf.persistence import ModelFileError, save_model
-    from akarclf.plots import save_evaluation_png
-    from akarclf.policy import Policy, PolicyError, load_policy
-    from akarclf.splits import group_split
-    from akarclf.taxonomy import load_taxonomy
-    from akarclf.text import TitleNormalizer, normalize_title
-    from akarclf.training import TrainingConfig, train
-    from akarclf.tuning import gate_report, tune_thresholds
-    from akarclf.whatif import (
+    from akarclf.evaluation.metrics import evaluate_model, evaluate_predictions
+    from akarclf.evaluation.plots import save_evaluation_png
+    from akarclf.evaluation.tuning import gate_report, tune_thresholds
+    from akarclf.evaluation.whatif import (
         closure_sets,
         rates_by_closure,
         rates_over_dates,
         rates_over_thresholds,
     )
+    from akarclf.gate.decide import DecisionRecord, decide
+    from akarclf.gate.policy import Policy, PolicyError, load_policy
+    from akarclf.model.classifier import ClusterClassifier, load_model
+    from akarclf.model.persistence import ModelFileError, save_model
+    from akarclf.scoring import score_file, score_records
+    from akarclf.scoring.frame import score_frame
+    from akarclf.text.normalize import TitleNormalizer, normalize_title
+    from akarclf.training.card import build_card, save_with_card, write_card
+    from akarclf.training.datasets import load_gold, load_training_data
+    from akarclf.training.splits import group_split
+    from akarclf.training.taxonomy import load_taxonomy
+    from akarclf.training.train import TrainingConfig, train
 
 
 def __getattr__(name: str) -> Any:

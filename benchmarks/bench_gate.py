@@ -2,14 +2,14 @@
 
 The goal is that gating adds less than 5 % to the cost of ``predict_proba``. This script times
 
-* :func:`akarclf.gate.gate` on ``--rows`` synthetic rows (random Dirichlet probabilities,
+* :func:`akarclf.gate.decide.gate` on ``--rows`` synthetic rows (random Dirichlet probabilities,
   random seller flags, a few blank titles), best of ``--repeat`` runs;
-* :func:`akarclf.flags.parse_cross_border_many` on the same number of flags, as arrays and as
+* :func:`akarclf.gate.flags.parse_cross_border_many` on the same number of flags, as arrays and as
   Python lists of text;
-* :func:`akarclf.text.blank_mask`, which :func:`~akarclf.gate.decide` runs to find titles
+* :func:`akarclf.text.normalize.blank_mask`, which :func:`~akarclf.gate.decide.decide` runs to find titles
   without usable words (it normalises every title a second time);
-* :func:`akarclf.gate.decide` without the model (a stub returning precomputed probabilities),
-  i.e. the cost of building one :class:`~akarclf.gate.DecisionRecord` per listing;
+* :func:`akarclf.gate.decide.decide` without the model (a stub returning precomputed probabilities),
+  i.e. the cost of building one :class:`~akarclf.gate.decide.DecisionRecord` per listing;
 * ``predict_proba`` of a model on ``--titles`` made-up titles: the model from ``--model PATH``,
   else the shipped default when ``akarclf.load_model`` can load it, else a
   ``ClusterClassifier`` fitted on made-up titles (the real feature pipeline with a toy
@@ -30,10 +30,10 @@ from typing import Any
 import numpy as np
 
 from akarclf.clusters import CLUSTERS
-from akarclf.flags import parse_cross_border_many
-from akarclf.gate import decide, gate
-from akarclf.policy import load_policy
-from akarclf.text import blank_mask
+from akarclf.gate.decide import decide, gate
+from akarclf.gate.flags import parse_cross_border_many
+from akarclf.gate.policy import load_policy
+from akarclf.text.normalize import blank_mask
 
 SKLEARN_ORDER = ("crafts", "culinary", "other", "textile_fashion")
 ON = dt.date(2026, 1, 1)
@@ -130,7 +130,7 @@ def made_up_titles(n: int, rng: np.random.Generator) -> tuple[list[str], list[st
 def fitted_cluster_classifier(rng: np.random.Generator) -> Any:
     """An ``akarclf.ClusterClassifier`` (default settings) fitted on made-up titles: the real
     feature pipeline (normalisation, stemming, word and character n-grams), toy vocabulary."""
-    from akarclf.model import ClusterClassifier
+    from akarclf.model.classifier import ClusterClassifier
 
     titles, labels = made_up_titles(4000, rng)
     return ClusterClassifier().fit(titles, labels)
@@ -186,7 +186,7 @@ def load_reference_model(path: str | None, rng: np.random.Generator) -> tuple[An
         model = fitted_cluster_classifier(rng)
         return model, "ClusterClassifier fitted on made-up titles (real pipeline, toy vocabulary)"
     except ImportError as error:
-        print(f"(akarclf.model not importable: {error})")
+        print(f"(akarclf.model.classifier not importable: {error})")
     return StandInModel(rng), "stand-in TF-IDF + logistic regression (no stemming)"
 
 

@@ -7,9 +7,9 @@ number of local workers in ``--workers`` it times:
 * ``cli``: ``akarclf score CATALOGUE -o OUT.csv --jobs N`` as a child process (start-up and
   model load included: the CLI has no warm state to reuse);
 * ``dask``: a ``distributed.LocalCluster`` of N single-threaded worker processes;
-  ``dd.read_csv`` -> :func:`akarclf.integrations.dask.score` -> ``to_parquet``;
+  ``dd.read_csv`` -> :func:`akarclf.scoring.dask.score` -> ``to_parquet``;
 * ``spark``: a ``local[N]`` Spark session; ``spark.read.csv`` ->
-  :func:`akarclf.integrations.spark.score` -> ``write.parquet``.
+  :func:`akarclf.scoring.spark.score` -> ``write.parquet``.
 
 For Dask and Spark the same job runs twice on one cluster: ``cold`` includes each worker's
 one model load (and Spark's Python worker start), ``warm`` is the second run, with the model
@@ -96,7 +96,7 @@ def _dask_client(workers: int) -> Iterator[Any]:
 def run_dask(catalogue: Path, work: Path, workers: int, partitions: int) -> Row:
     import dask.dataframe as dd
 
-    from akarclf.integrations.dask import score
+    from akarclf.scoring.dask import score
 
     load = _load1()
     started = time.perf_counter()
@@ -117,7 +117,7 @@ def run_dask(catalogue: Path, work: Path, workers: int, partitions: int) -> Row:
 def run_spark(catalogue: Path, work: Path, workers: int, partitions: int) -> Row:
     from pyspark.sql import SparkSession
 
-    from akarclf.integrations.spark import score
+    from akarclf.scoring.spark import score
 
     os.environ["PYSPARK_PYTHON"] = sys.executable
     os.environ["PYTHONPATH"] = os.pathsep.join(

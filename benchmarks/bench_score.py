@@ -162,8 +162,8 @@ def run_child(command: list[str]) -> dict[str, Any]:
 
 
 #: How ``akarclf score`` is started: ``cli`` as the console script does (every sub-command
-#: registered), ``module`` as ``python -m akarclf.commands.score`` (only ``score`` loaded).
-ENTRIES = {"cli": ["akarclf.cli", "score"], "module": ["akarclf.commands.score"]}
+#: registered), ``module`` as ``python -m akarclf.cli.score`` (only ``score`` loaded).
+ENTRIES = {"cli": ["akarclf.cli", "score"], "module": ["akarclf.cli.score"]}
 
 
 def score_command(
@@ -182,20 +182,20 @@ def cost_split(source: Path, model: Any, chunk_size: int) -> dict[str, float]:
     """Seconds spent in each stage of scoring ``source``, stage by stage, in this process.
 
     For a ClusterClassifier the model is taken apart along its batch path
-    (:class:`akarclf.sparse_scoring.BatchScorer`): normalisation, indexing the words (stemming
+    (:class:`akarclf.model.sparse_scoring.BatchScorer`): normalisation, indexing the words (stemming
     and n-grams of words not seen before), TF-IDF, then SVM scores, calibration and prior.
     The model is the one ``main`` loaded, so its index is as warm as bare ``predict_proba``
     left it (the steady state of a long run); a model the scorer does not serve is timed as
     one stage.
     """
 
-    from akarclf.batch.core import output_columns
-    from akarclf.batch.readers import CsvReader, open_input
-    from akarclf.batch.writers import format_csv_rows
     from akarclf.clusters import CLUSTERS
-    from akarclf.gate import gate
-    from akarclf.policy import load_policy
-    from akarclf.text import blank_mask, normalize_title
+    from akarclf.gate.decide import gate
+    from akarclf.gate.policy import load_policy
+    from akarclf.scoring.core import output_columns
+    from akarclf.scoring.readers import CsvReader, open_input
+    from akarclf.scoring.writers import format_csv_rows
+    from akarclf.text.normalize import blank_mask, normalize_title
 
     policy = load_policy()
     scorer = model._batch_scorer() if hasattr(model, "_batch_scorer") else None
@@ -298,8 +298,8 @@ def _verdict(ok: bool) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from akarclf.batch.runner import DEFAULT_CHUNK_SIZE
-    from akarclf.batch.workers import load_model
+    from akarclf.scoring.runner import DEFAULT_CHUNK_SIZE
+    from akarclf.scoring.workers import load_model
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)

@@ -1,11 +1,11 @@
 """akarclf against fastText and a plain scikit-learn baseline, on the same held-out split.
 
 Every system is trained on the training part of akarclf's group split of a data folder
-(:func:`akarclf.splits.group_split`, seed 0, 20 % test) and evaluated on its test part and on
+(:func:`akarclf.training.splits.group_split`, seed 0, 20 % test) and evaluated on its test part and on
 the hand-labelled gold set (``gold_dev.csv``, never trained on here):
 
 ``akarclf``
-    :class:`akarclf.model.ClusterClassifier` in its default configuration.
+    :class:`akarclf.model.classifier.ClusterClassifier` in its default configuration.
 ``sklearn_baseline``
     ``TfidfVectorizer()`` + ``LogisticRegression()`` on the raw titles, library defaults
     (``max_iter`` raised so it converges).
@@ -28,7 +28,7 @@ part (``predict_per_s``, median of the repeats; akarclf's stem cache is emptied 
 run, so this is a fresh process's figure), and ``predict_proba([title])`` called
 ``--latency-calls`` times on test titles, one title per call as a service calls it
 (``latency_p50_ms`` / ``latency_p99_ms``, the median over the repeats of each run's
-percentile). For akarclf the service path ``akarclf.gate.decide(title, True)`` is timed the
+percentile). For akarclf the service path ``akarclf.gate.decide.decide(title, True)`` is timed the
 same way, and the cost of ``predict_proba`` is split into its stages (``--profile-titles``
 titles: normalising, stemming, word n-grams, char n-grams, the rest of vectorising, the SVM
 and its calibration).
@@ -111,8 +111,8 @@ def _corpus(examples: Sequence[Any]) -> Corpus:
 
 def load_bench_data(data_dir: str | Path) -> BenchData:
     """Labelled titles of ``data_dir`` split as akarclf's classifier splits them."""
-    from akarclf.datasets import load_gold, load_training_data
-    from akarclf.splits import group_split
+    from akarclf.training.datasets import load_gold, load_training_data
+    from akarclf.training.splits import group_split
 
     data = load_training_data(data_dir)
     split = group_split(data.examples, test_fraction=0.2, seed=0)
@@ -161,7 +161,7 @@ class AkarclfSystem(System):
         self.model: Any = None
 
     def fit(self, titles: list[str], labels: list[str]) -> AkarclfSystem:
-        from akarclf.model import ClusterClassifier
+        from akarclf.model.classifier import ClusterClassifier
 
         self.model = ClusterClassifier().fit(titles, labels)
         self.classes_ = self.model.classes_
@@ -174,7 +174,7 @@ class AkarclfSystem(System):
         return Path(self.model.save(directory / "model.akarclf"))
 
     def load(self, path: Path) -> AkarclfSystem:
-        from akarclf.model import load_model
+        from akarclf.model.classifier import load_model
 
         self.model = load_model(path)
         self.classes_ = self.model.classes_
@@ -188,11 +188,11 @@ def reset_akarclf_caches(model: Any) -> None:
     """Empty akarclf's stem cache, any per-word feature cache of the model's vectorizers and
     the model's batch scorer (with its index of words seen).
 
-    These caches are private (``_unit_cache`` of ``akarclf.features``, ``_scorer`` of
-    ``akarclf.model``): emptying them is what a freshly loaded model starts with. The stems
+    These caches are private (``_unit_cache`` of ``akarclf.model.features``, ``_scorer`` of
+    ``akarclf.model.classifier``): emptying them is what a freshly loaded model starts with. The stems
     the model stored at training time stay: a fresh process has them too.
     """
-    from akarclf.text import stem_token
+    from akarclf.text.normalize import stem_token
 
     stem_token.cache_clear()
     vars(model).pop("_scorer", None)
@@ -462,8 +462,8 @@ def _akarclf_extras(
     served: AkarclfSystem, data: BenchData, titles: list[str], settings: Settings
 ) -> dict[str, Any]:
     """The service path (``decide``) latency and where ``predict_proba``'s time goes."""
-    from akarclf.gate import decide
-    from akarclf.policy import load_policy
+    from akarclf.gate.decide import decide
+    from akarclf.gate.policy import load_policy
 
     policy = load_policy()
     model = served.model
@@ -496,7 +496,7 @@ def stage_seconds(model: Any, titles: list[str], *, cold: bool) -> dict[str, flo
     ``predict_proba``). With ``cold`` every cache (stems, per-word features, the scorer's
     index) is emptied first, as in a fresh process.
     """
-    from akarclf.model import _normalize_all
+    from akarclf.model.classifier import _normalize_all
 
     clock = time.perf_counter
     if cold:

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from test_batch_stub import StubModel, stub_policy
 
-from akarclf.batch import EVIDENCE_COLUMN, OUTPUT_COLUMNS, output_columns, score_columns
-from akarclf.batch.core import FLOAT_COLUMNS, format_evidence
 from akarclf.clusters import CLUSTERS
-from akarclf.flags import UNKNOWN_FLAG
+from akarclf.gate.flags import UNKNOWN_FLAG
+from akarclf.scoring import EVIDENCE_COLUMN, OUTPUT_COLUMNS, output_columns, score_columns
+from akarclf.scoring.core import FLOAT_COLUMNS, format_evidence
 
 TITLES = ["Kemeja batik tulis", "Keripik singkong balado", "Anyaman rotan keranjang", "Mouse"]
 

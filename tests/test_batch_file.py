@@ -13,17 +13,17 @@ import pytest
 from test_batch_readers import CSV_REJECTS, CSV_SCORED_IDS, JSONL_REJECTS, JSONL_SCORED_IDS
 from test_batch_stub import StubModel, stub_policy
 
-from akarclf.batch import OUTPUT_COLUMNS, ScoreSummary, UsageError, workers
-from akarclf.batch import score_file as _score_file
-from akarclf.batch import spool as spool_module
-from akarclf.batch.writers import REJECT_COLUMNS
+from akarclf.scoring import OUTPUT_COLUMNS, ScoreSummary, UsageError, workers
+from akarclf.scoring import score_file as _score_file
+from akarclf.scoring import spool as spool_module
+from akarclf.scoring.writers import REJECT_COLUMNS
 
 FIXTURES = Path(__file__).parent / "fixtures"
 INPUT_COLUMNS = ["id", "title", "cross_border", "seller_country"]
 
 
 def score_file(*args: Any, **kwargs: Any) -> ScoreSummary:
-    """:func:`akarclf.batch.score_file` with the fixed test policy unless one is given."""
+    """:func:`akarclf.scoring.score_file` with the fixed test policy unless one is given."""
     kwargs.setdefault("policy", stub_policy())
     return _score_file(*args, **kwargs)
 

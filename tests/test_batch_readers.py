@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from akarclf.batch.readers import (
+from akarclf.gate.flags import UNKNOWN_FLAG
+from akarclf.scoring.readers import (
     CsvReader,
     InputError,
     JsonlReader,
@@ -19,7 +20,7 @@ from akarclf.batch.readers import (
     format_for,
     open_input,
 )
-from akarclf.batch.rows import (
+from akarclf.scoring.rows import (
     BAD_CROSS_BORDER,
     BAD_ENCODING,
     BAD_JSON,
@@ -30,7 +31,6 @@ from akarclf.batch.rows import (
     OUTPUT_KEY_CLASH,
     Reject,
 )
-from akarclf.flags import UNKNOWN_FLAG
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

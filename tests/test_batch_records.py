@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 from test_batch_stub import StubModel, stub_policy
 
-from akarclf.batch import OUTPUT_COLUMNS, Reject, RejectedRecordError, score_file, score_records
-from akarclf.batch.rows import BAD_CROSS_BORDER, BAD_RECORD, EMPTY_TITLE, OUTPUT_KEY_CLASH
-from akarclf.frame import score_frame
+from akarclf.scoring import OUTPUT_COLUMNS, Reject, RejectedRecordError, score_file, score_records
+from akarclf.scoring.frame import score_frame
+from akarclf.scoring.rows import BAD_CROSS_BORDER, BAD_RECORD, EMPTY_TITLE, OUTPUT_KEY_CLASH
 
 
 def _records(*args: Any, **kwargs: Any) -> Iterator[dict[str, Any]]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from akarclf.policy import Policy, load_policy
+from akarclf.gate.policy import Policy, load_policy
 
 #: Words the stub reads as evidence for each cluster (titles written for these tests).
 KEYWORDS: dict[str, tuple[str, ...]] = {

@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from akarclf.batch.writers import FLOAT_DECIMALS, _unit_interval_text
+from akarclf.scoring.writers import FLOAT_DECIMALS, _unit_interval_text
 
 
 def _python_text(values: list[float]) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from akarclf.bootstrap import percentile_interval, ratio, resample_table
+from akarclf.evaluation.bootstrap import percentile_interval, ratio, resample_table
 
 
 def test_resamples_keep_the_shape_and_the_number_of_rows() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from akarclf.datasets import load_hand_labels, load_training_data, title_key
+from akarclf.training.datasets import load_hand_labels, load_training_data, title_key
 from tests.test_training import data_dir  # noqa: F401  (module-scoped fixture)
 
 

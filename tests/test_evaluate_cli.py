@@ -13,9 +13,9 @@ from typing import Any, ClassVar
 import numpy as np
 import pytest
 
+from akarclf.cli import evaluate as evaluate_command
 from akarclf.clusters import CLUSTERS, CRAFTS, CULINARY, OTHER, TEXTILE_FASHION
-from akarclf.commands import evaluate as evaluate_command
-from akarclf.evaluation import evaluate_model
+from akarclf.evaluation.metrics import evaluate_model
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -256,8 +256,8 @@ TRAIN = {
 @pytest.fixture(scope="module")
 def tiny_model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real ClusterClassifier fitted on 16 titles and saved the way `akarclf train` saves."""
-    from akarclf.model import ClusterClassifier
-    from akarclf.persistence import save_model
+    from akarclf.model.classifier import ClusterClassifier
+    from akarclf.model.persistence import save_model
 
     titles = [title for group in TRAIN.values() for title in group]
     labels = [cluster for cluster, group in TRAIN.items() for _ in group]

@@ -24,14 +24,14 @@ from akarclf.clusters import (
     PROTECTABLE_CLUSTERS,
     TEXTILE_FASHION,
 )
-from akarclf.evaluation import (
+from akarclf.evaluation.metrics import (
     _scores_from_confusion,
     evaluate_model,
     evaluate_predictions,
     format_report,
 )
-from akarclf.labelled import read_labelled_csv
-from akarclf.plots import save_evaluation_png
+from akarclf.evaluation.plots import save_evaluation_png
+from akarclf.training.labelled import read_labelled_csv
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 Z95 = 1.959963984540054

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from akarclf.batch.core import OUTPUT_COLUMNS
-from akarclf.batch.rows import BAD_CROSS_BORDER, EMPTY_TITLE, MALFORMED_CSV
 from akarclf.cli import main
-from akarclf.flags import DOMESTIC, UNKNOWN_FLAG, parse_cross_border
-from akarclf.gate import DECISIONS, DOMESTIC_SELLER, REASONS, UNKNOWN_SELLER
-from akarclf.policy import load_policy
+from akarclf.gate.decide import DECISIONS, DOMESTIC_SELLER, REASONS, UNKNOWN_SELLER
+from akarclf.gate.flags import DOMESTIC, UNKNOWN_FLAG, parse_cross_border
+from akarclf.gate.policy import load_policy
+from akarclf.scoring.core import OUTPUT_COLUMNS
+from akarclf.scoring.rows import BAD_CROSS_BORDER, EMPTY_TITLE, MALFORMED_CSV
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 INPUT_COLUMNS = ["id", "title", "cross_border", "seller_country"]

@@ -7,8 +7,8 @@ import pickle
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from akarclf.features import CachedCharTfidfVectorizer, CachedWordTfidfVectorizer
-from akarclf.text import WordAnalyzer, load_lexicon, normalize_title
+from akarclf.model.features import CachedCharTfidfVectorizer, CachedWordTfidfVectorizer
+from akarclf.text.normalize import WordAnalyzer, load_lexicon, normalize_title
 from tests.handwritten_titles import TEXTS
 
 DOCS = [normalize_title(t) for t in TEXTS]

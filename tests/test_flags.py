@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from akarclf.flags import (
+from akarclf.gate.flags import (
     FALSE_SPELLINGS,
     TRUE_SPELLINGS,
     UNKNOWN_FLAG,

@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import akarclf
-from akarclf import gate as gate_module
 from akarclf.clusters import CLUSTERS, PROTECTABLE_CLUSTERS
-from akarclf.gate import (
+from akarclf.gate import decide as gate_module
+from akarclf.gate.decide import (
     DECISIONS,
     DOMESTIC_SELLER,
     EMPTY_TITLE,
@@ -37,7 +37,7 @@ from akarclf.gate import (
     decide,
     gate,
 )
-from akarclf.policy import Policy, load_policy
+from akarclf.gate.policy import Policy, load_policy
 
 FIXTURES = Path(__file__).parent / "fixtures"
 #: scikit-learn's sorted order, deliberately not CLUSTERS' order.

@@ -1,10 +1,10 @@
-"""``akarclf.integrations.dask.score`` on a two-worker ``distributed.LocalCluster``.
+"""``akarclf.scoring.dask.score`` on a two-worker ``distributed.LocalCluster``.
 
 The end-to-end test scores a few thousand real titles (sampled from ``../shared/data`` into a
 temporary CSV, never into the repository) with the shipped model and policy, and checks:
 
 - row for row and column for column, the result is what ``akarclf score`` writes for the same
-  file. The CLI writes floats as text with :data:`akarclf.batch.writers.FLOAT_DECIMALS`
+  file. The CLI writes floats as text with :data:`akarclf.scoring.writers.FLOAT_DECIMALS`
   decimals, so both sides are compared as the CLI's text: the CLI file read with every cell as
   a string, the Dask result with its floats formatted by the CLI's own rule. Every byte of
   every cell the CLI would write is then the same;
@@ -32,10 +32,10 @@ import pytest
 from distributed import Client, LocalCluster
 
 import akarclf
-from akarclf.batch.core import FLOAT_COLUMNS, OUTPUT_COLUMNS
-from akarclf.batch.writers import FLOAT_DECIMALS
 from akarclf.cli import main as cli_main
-from akarclf.integrations.dask import output_meta, score
+from akarclf.scoring.core import FLOAT_COLUMNS, OUTPUT_COLUMNS
+from akarclf.scoring.dask import output_meta, score
+from akarclf.scoring.writers import FLOAT_DECIMALS
 
 #: The decision date every path is given, so the CLI and the workers agree.
 ON = "2026-11-22"
@@ -112,8 +112,8 @@ def assert_same_text(actual: pd.DataFrame, expected: pd.DataFrame) -> None:
 
 def _install_counters() -> None:
     """On a worker: count real model loads and partitions scored."""
-    import akarclf.integrations as integrations
-    import akarclf.persistence as persistence
+    import akarclf.model.persistence as persistence
+    import akarclf.scoring.distributed as integrations
 
     persistence.clear_model_cache()
     counts = {"loads": 0, "partitions": 0}
@@ -133,7 +133,7 @@ def _install_counters() -> None:
 
 
 def _read_counters() -> dict[str, int]:
-    import akarclf.persistence as persistence
+    import akarclf.model.persistence as persistence
 
     return dict(persistence._test_counts)  # type: ignore[attr-defined]
 
@@ -226,7 +226,7 @@ def test_meta_and_result_match_score_frame_with_empty_partitions() -> None:
 
 
 def test_output_meta_types_output_columns() -> None:
-    from akarclf.integrations import make_spec
+    from akarclf.scoring.distributed import make_spec
 
     meta = pd.DataFrame({"title": pd.Series([], dtype=object), "n": np.array([], dtype="int64")})
     spec = make_spec(
@@ -261,8 +261,8 @@ def test_missing_flag_column_warns_once_and_treats_every_listing_as_cross_border
 
 
 def test_decision_date_is_fixed_on_the_client() -> None:
-    from akarclf.integrations import make_spec
-    from akarclf.policy import today_utc
+    from akarclf.gate.policy import today_utc
+    from akarclf.scoring.distributed import make_spec
 
     def spec_on(on: object) -> dt.date:
         return make_spec(
@@ -283,7 +283,7 @@ def test_decision_date_is_fixed_on_the_client() -> None:
 def test_policy_and_model_by_path_or_object(tmp_path: Path) -> None:
     from test_batch_stub import stub_policy, write_stub_policy
 
-    from akarclf.persistence import default_model_path
+    from akarclf.model.persistence import default_model_path
 
     ddf = dd.from_pandas(_small_frame(), npartitions=2)
     by_default = score(ddf, on=ON, policy=stub_policy()).compute(scheduler="sync")

@@ -1,4 +1,4 @@
-"""``akarclf.integrations.spark.score`` in Spark local mode (two cores), against the CLI.
+"""``akarclf.scoring.spark.score`` in Spark local mode (two cores), against the CLI.
 
 Runs where PySpark and Java are installed (CI installs PySpark; Java 17 is on the machine) and
 is skipped, with the reason shown by ``-ra``, where either is missing. The same few thousand
@@ -29,7 +29,7 @@ import pytest
 from test_integrations_dask import ON, as_cli_text, assert_same_text, cli_score, write_listings
 
 import akarclf
-from akarclf.batch.core import FLOAT_COLUMNS, OUTPUT_COLUMNS
+from akarclf.scoring.core import FLOAT_COLUMNS, OUTPUT_COLUMNS
 
 pytest.importorskip("pyspark", reason="PySpark is not installed (extra [spark])")
 if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
@@ -37,7 +37,7 @@ if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
 
 from pyspark.sql import SparkSession
 
-from akarclf.integrations.spark import score
+from akarclf.scoring.spark import score
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -55,8 +55,8 @@ import os
 
 _log = os.environ.get("AKARCLF_TEST_LOAD_LOG")
 if _log:
-    import akarclf.integrations as _integrations
-    import akarclf.persistence as _persistence
+    import akarclf.scoring.distributed as _integrations
+    import akarclf.model.persistence as _persistence
 
     def _note(event):
         with open(_log, "a", encoding="utf-8") as handle:
@@ -157,7 +157,7 @@ def test_schema_types_the_output_columns(spark: Any) -> None:
 
 @pytest.mark.parametrize("kind", ["boolean", "int"])
 def test_boolean_and_integer_flag_columns_are_read(spark: Any, kind: str) -> None:
-    from akarclf.gate import DOMESTIC_SELLER, UNKNOWN_SELLER
+    from akarclf.gate.decide import DOMESTIC_SELLER, UNKNOWN_SELLER
 
     yes, no = (True, False) if kind == "boolean" else (1, 0)
     rows = [("Kaos polos katun", yes), ("Kaos polos katun", no), ("Kaos polos katun", None)]

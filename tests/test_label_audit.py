@@ -1,7 +1,8 @@
 """The hand audit of the taxonomy labels: the fixture's shape, that it holds no data text, that it
 still matches the labelled data, and that the summary's figures are computed correctly.
 
-The fixture ``tests/fixtures/label_audit.csv`` keeps ids and clusters only; the titles stay in
+The fixture ``akarclf/training/data/label_audit.csv`` keeps ids and clusters only; the titles stay
+in
 ``../shared/data``. When the taxonomy changes and an audited title gets a different label, the
 test that compares labels fails and lists the uids, so the audit is redone for them rather
 than silently reporting accuracy for labels the model no longer trains on.
@@ -19,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from akarclf.clusters import CLUSTERS
-from akarclf.datasets import Example, LabelledData, load_training_data
-from akarclf.label_audit import (
+from akarclf.training.datasets import Example, LabelledData, load_training_data
+from akarclf.training.label_audit import (
     AUDIT_COLUMNS,
     AuditError,
     draw_audit_sample,
@@ -30,7 +31,7 @@ from akarclf.label_audit import (
     write_audit,
 )
 
-FIXTURE = Path(__file__).parent / "fixtures" / "label_audit.csv"
+FIXTURE = Path(__file__).resolve().parents[1] / "akarclf" / "training" / "data" / "label_audit.csv"
 MIN_ROWS = 400
 MIN_PER_CLUSTER = 80
 
@@ -156,7 +157,7 @@ def test_current_taxonomy_is_rescored_on_the_audited_titles(
     audit_rows: list[dict[str, str]], labelled: LabelledData
 ) -> None:
     """The hand verdicts measure today's taxonomy too; crafts labels must not get worse."""
-    from akarclf.label_audit import rescore_audit
+    from akarclf.training.label_audit import rescore_audit
 
     rescored = rescore_audit(FIXTURE, labelled.examples, labelled.taxonomy_version)
     checked = sum(r["checked"] for r in rescored["per_cluster"].values())

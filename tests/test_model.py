@@ -18,7 +18,7 @@ from sklearn.utils.estimator_checks import (
     check_parameters_default_constructible,
 )
 
-from akarclf.model import ClusterClassifier, load_model
+from akarclf.model.classifier import ClusterClassifier, load_model
 from tests.handwritten_titles import LABELS, TEXTS
 
 FAST = {"calibration_folds": 3, "min_df": 1, "char_ngrams": (2, 4)}
@@ -143,7 +143,7 @@ def test_unsaved_model_version(fitted: ClusterClassifier) -> None:
 
 
 def test_save_and_load_round_trip(fitted: ClusterClassifier, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from akarclf.model import load_model
+    from akarclf.model.classifier import load_model
 
     path = fitted.save(tmp_path / "m.akarclf", metadata={"note": "test"})
     loaded = load_model(path)
@@ -153,8 +153,8 @@ def test_save_and_load_round_trip(fitted: ClusterClassifier, tmp_path) -> None: 
 
 
 def test_predict_proba_and_blank_match_the_separate_calls(fitted: ClusterClassifier) -> None:
-    from akarclf.model import predict_with_blank
-    from akarclf.text import blank_mask
+    from akarclf.model.classifier import predict_with_blank
+    from akarclf.text.normalize import blank_mask
 
     titles = ["Kaos polos", "", "🎉", "kopi bubuk [COD]"]
     proba, blank = fitted.predict_proba_and_blank(titles)
@@ -173,8 +173,8 @@ def test_predict_proba_and_blank_match_the_separate_calls(fitted: ClusterClassif
 
 
 def test_lean_path_for_few_titles_equals_the_sklearn_path(fitted: ClusterClassifier) -> None:
-    from akarclf.model import LEAN_BATCH
-    from akarclf.text import normalize_title
+    from akarclf.model.classifier import LEAN_BATCH
+    from akarclf.text.normalize import normalize_title
 
     titles = ["Kemeja batik tulis", "", "🎉", "keranjang anyaman rotan", "zzz qqq", "kopi kopi"]
     assert len(titles) <= LEAN_BATCH
@@ -193,7 +193,7 @@ def test_lean_path_for_few_titles_equals_the_sklearn_path(fitted: ClusterClassif
 def test_a_fitted_model_scores_its_training_words_without_sastrawi(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    import akarclf.text as text
+    import akarclf.text.normalize as text
 
     model = ClusterClassifier(**FAST).fit(TEXTS, LABELS)
     table = model._word_analyzer().stem_table
@@ -218,7 +218,7 @@ def test_surface_models_keep_no_stem_table() -> None:
 
 @pytest.mark.parametrize("table", ["kerajinan", "kerajinan\t", "\trajin", "a b\tc", "a\tb\tc"])
 def test_a_malformed_stem_table_is_refused(table: str) -> None:
-    from akarclf.text import WordAnalyzer
+    from akarclf.text.normalize import WordAnalyzer
 
     analyzer = WordAnalyzer()
     with pytest.raises(ValueError, match="malformed stem table line"):

@@ -24,19 +24,19 @@ from pathlib import Path
 
 import pytest
 
-from akarclf.persistence import DEFAULT_MODEL_FILE, DEFAULT_MODEL_PATH
-from akarclf.policy import DEFAULT_POLICY_RESOURCE
+from akarclf.gate.policy import DEFAULT_POLICY_RESOURCE
+from akarclf.model.persistence import DEFAULT_MODEL_FILE, DEFAULT_MODEL_PATH
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
-#: Where the wheel carries the default model: the package-data location akarclf.persistence
+#: Where the wheel carries the default model: the package-data location akarclf.model.persistence
 #: looks for first; pyproject.toml maps models/ at the top of the repository onto it.
 MODEL_IN_WHEEL = f"akarclf/_default_model/{DEFAULT_MODEL_FILE}"
 MODEL_SOURCE = REPO_ROOT / DEFAULT_MODEL_PATH
 #: Files that must be inside the wheel (paths inside it), with what each one is for.
 REQUIRED_IN_WHEEL = {
-    f"akarclf/data/{DEFAULT_POLICY_RESOURCE}": "the default policy",
-    "akarclf/data/taxonomy.toml": "the category-path -> cluster taxonomy",
+    f"akarclf/gate/{DEFAULT_POLICY_RESOURCE}": "the default policy",
+    "akarclf/training/data/taxonomy.toml": "the category-path -> cluster taxonomy",
     MODEL_IN_WHEEL: f"the default model ({DEFAULT_MODEL_PATH.as_posix()} in the repository)",
     "akarclf/py.typed": "the PEP 561 marker for type checkers",
 }

@@ -32,9 +32,9 @@ from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
-from akarclf import persistence
 from akarclf._version import __version__
-from akarclf.persistence import (
+from akarclf.model import persistence
+from akarclf.model.persistence import (
     TRAIN_COMMAND,
     TRUSTED_TYPES,
     IncompatibleModelError,
@@ -49,7 +49,7 @@ from akarclf.persistence import (
     read_metadata,
     save_model,
 )
-from akarclf.text import TitleNormalizer, WordAnalyzer
+from akarclf.text.normalize import TitleNormalizer, WordAnalyzer
 
 # Titles written for these tests (not taken from any data set), six per cluster.
 TRAIN = {
@@ -243,7 +243,7 @@ def test_metadata_that_is_not_json_is_refused_before_writing(
 
 
 def test_cluster_classifier_round_trip(tmp_path: Path) -> None:
-    from akarclf.model import ClusterClassifier
+    from akarclf.model.classifier import ClusterClassifier
 
     model = ClusterClassifier(calibration_folds=3).fit(TITLES, LABELS)
     path = save_model(model, tmp_path / "cc.akarclf", metadata={})
@@ -379,7 +379,7 @@ def test_a_missing_file_says_how_to_train_one(tmp_path: Path) -> None:
 
 
 def test_a_model_of_another_type_is_refused_when_a_type_is_expected(saved: Path) -> None:
-    from akarclf.model import ClusterClassifier
+    from akarclf.model.classifier import ClusterClassifier
 
     _raises(NotAModelError, "holds a sklearn.pipeline.Pipeline", "expected", "ClusterClassifier")(
         lambda: load_model(saved, expected_type=ClusterClassifier)

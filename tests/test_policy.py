@@ -7,15 +7,14 @@ import datetime as dt
 import json
 import re
 import tomllib
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from akarclf.clusters import PROTECTABLE_CLUSTERS
-from akarclf.policy import Policy, PolicyError, as_date, load_policy
-from akarclf.tuning import policy_summary
+from akarclf.evaluation.tuning import policy_summary
+from akarclf.gate.policy import Policy, PolicyError, as_date, load_policy
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -142,7 +141,9 @@ def test_default_policy_is_cached_and_has_the_akar_dates() -> None:
 
 def test_shipped_policy_matches_its_report() -> None:
     policy = load_policy()
-    text = resources.files("akarclf.data").joinpath("default_policy_report.json").read_text()
+    text = (
+        Path(__file__).resolve().parents[1] / "models" / "akarclf-default.policy_report.json"
+    ).read_text()
     report = json.loads(text)
     assert report["policy"] == policy_summary(policy)
     status = policy.provenance["status"]
@@ -294,7 +295,7 @@ def test_bad_decision_dates() -> None:
 def test_policy_pickles_to_an_equal_policy() -> None:
     import pickle
 
-    from akarclf.policy import load_policy
+    from akarclf.gate.policy import load_policy
 
     policy = load_policy()
     restored = pickle.loads(pickle.dumps(policy))

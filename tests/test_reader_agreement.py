@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from akarclf.clusters import CLUSTERS
-from akarclf.datasets import load_hand_labels, load_training_data
-from akarclf.reader_agreement import (
+from akarclf.training.datasets import load_hand_labels, load_training_data
+from akarclf.training.reader_agreement import (
     READ_COLUMNS,
     AgreementError,
     adjudicated,
@@ -18,10 +18,12 @@ from akarclf.reader_agreement import (
     read_reads,
     summarise_agreement,
 )
-from akarclf.splits import group_split
+from akarclf.training.splits import group_split
 
-FIXTURE = Path(__file__).parent / "fixtures" / "second_read.csv"
-HAND_LABELS = Path(__file__).resolve().parents[1] / "akarclf" / "data" / "hand_labels.csv"
+FIXTURE = Path(__file__).resolve().parents[1] / "akarclf" / "training" / "data" / "second_read.csv"
+HAND_LABELS = (
+    Path(__file__).resolve().parents[1] / "akarclf" / "training" / "data" / "hand_labels.csv"
+)
 ADJUDICATED_ORIGIN = "second-read-2026-11-22"
 
 

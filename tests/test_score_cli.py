@@ -1,6 +1,6 @@
 """``akarclf score`` as a command: exit statuses, stdin/stdout, summary, progress, interruption.
 
-The stub model stands in for the shipped one through the ``akarclf.batch.workers.load_model``
+The stub model stands in for the shipped one through the ``akarclf.scoring.workers.load_model``
 seam (in-process with monkeypatch, in subprocesses through a small driver).
 """
 
@@ -21,8 +21,8 @@ import pytest
 from test_batch_readers import CSV_REJECTS, CSV_SCORED_IDS
 from test_batch_stub import StubModel, write_stub_policy
 
-from akarclf.batch import workers
-from akarclf.commands.score import build_parser
+from akarclf.cli.score import build_parser
+from akarclf.scoring import workers
 
 TESTS = Path(__file__).parent
 FIXTURES = TESTS / "fixtures"
@@ -33,9 +33,9 @@ import sys
 import time
 sys.path[:0] = [{repo!r}, {tests!r}]
 from test_batch_stub import StubModel, write_stub_policy
-import akarclf.batch.workers as workers
+import akarclf.scoring.workers as workers
 workers.load_model = lambda path: StubModel(delay={delay})
-from akarclf.commands.score import main
+from akarclf.cli.score import main
 sys.exit(main(sys.argv[1:]))
 """
 
@@ -61,8 +61,8 @@ import sys
 import time
 sys.path[:0] = [{repo!r}, {tests!r}]
 from test_batch_stub import StubModel, stub_policy
-from akarclf.batch import score_file
-import akarclf.batch.workers as workers
+from akarclf.scoring import score_file
+import akarclf.scoring.workers as workers
 if {method!r}:
     workers.start_method = lambda: {method!r}
 if __name__ == "__main__":
@@ -339,7 +339,7 @@ def test_interrupted_run_leaves_no_output_file(tmp_path: Path, signum: int, stat
 def test_score_imports_sklearn_without_pandas_in_a_fresh_process() -> None:
     code = (
         "import sys\n"
-        "from akarclf.commands.score import import_sklearn_without_pandas\n"
+        "from akarclf.cli.score import import_sklearn_without_pandas\n"
         "import_sklearn_without_pandas()\n"
         "import sklearn.utils.fixes as fixes\n"
         "assert fixes.pd is None, 'scikit-learn saw pandas'\n"
@@ -357,7 +357,7 @@ def test_score_imports_sklearn_without_pandas_in_a_fresh_process() -> None:
 def test_score_leaves_an_existing_pandas_alone() -> None:
     import pandas
 
-    from akarclf.commands.score import import_sklearn_without_pandas
+    from akarclf.cli.score import import_sklearn_without_pandas
 
     import_sklearn_without_pandas()
     import sklearn.utils.fixes as fixes

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from akarclf.model import LEAN_BATCH, ClusterClassifier
-from akarclf.sparse_scoring import BatchScorer, _words_and_lengths, linear_view
-from akarclf.text import normalize_title
+from akarclf.model.classifier import LEAN_BATCH, ClusterClassifier
+from akarclf.model.sparse_scoring import BatchScorer, _words_and_lengths, linear_view
+from akarclf.text.normalize import normalize_title
 from tests.handwritten_titles import LABELS, TEXTS
 
 FAST = {"calibration_folds": 3, "min_df": 1}
@@ -149,7 +149,7 @@ def _shared_model() -> ClusterClassifier:
 
 
 def test_the_index_starts_afresh_when_full(monkeypatch: pytest.MonkeyPatch) -> None:
-    import akarclf.sparse_scoring as sparse_scoring
+    import akarclf.model.sparse_scoring as sparse_scoring
 
     monkeypatch.setattr(sparse_scoring, "MAX_INDEXED_WORDS", 5)
     model = ClusterClassifier(**FAST).fit(TEXTS, LABELS)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from akarclf.datasets import Example
-from akarclf.splits import deduplicate, group_split, near_duplicate_groups
-from akarclf.text import normalize_title
+from akarclf.text.normalize import normalize_title
+from akarclf.training.datasets import Example
+from akarclf.training.splits import deduplicate, group_split, near_duplicate_groups
 
 
 def _ex(i: int, title: str, label: str = "other") -> Example:

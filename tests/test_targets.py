@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from akarclf.targets import DEFAULT_TARGETS, Target, check_targets
+from akarclf.evaluation.targets import DEFAULT_TARGETS, Target, check_targets
 
 SHIPPED_CARD = Path(__file__).resolve().parents[1] / "models" / "akarclf-default.card.json"
 
@@ -67,7 +67,7 @@ def test_the_shipped_card_carries_the_verdicts_its_figures_give() -> None:
 
 
 def test_the_card_shows_four_decimals_where_three_would_hide_the_side_of_the_bound() -> None:
-    from akarclf.model_card import _targets_section
+    from akarclf.training.card import _targets_section
 
     rows = [
         {"data": "d", "figure": "f", "target": ">= 0.99", "bound": 0.99,

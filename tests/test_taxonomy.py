@@ -2,7 +2,7 @@
 clear errors for a malformed taxonomy file.
 
 Every title here is written for the test (none comes from the marketplace data). The rule
-tests use the shipped ``akarclf/data/taxonomy.toml``, so a taxonomy edit that changes how a
+tests use the shipped ``akarclf/training/data/taxonomy.toml``, so a taxonomy edit that changes how a
 hard case of ``CLUSTERS.md`` is labelled shows up here.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from akarclf.clusters import CLUSTERS
-from akarclf.taxonomy import DROP, Mapping, Taxonomy, TaxonomyError, load_taxonomy
+from akarclf.training.taxonomy import DROP, Mapping, Taxonomy, TaxonomyError, load_taxonomy
 
 DEFAULT = load_taxonomy()
 

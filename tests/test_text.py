@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sklearn.base import clone
 
-from akarclf.text import (
+from akarclf.text.normalize import (
     MAX_TITLE_CHARS,
     NO_STEM_WORDS,
     TitleNormalizer,

@@ -21,11 +21,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from akarclf.cli import tune_policy
 from akarclf.clusters import CLUSTERS, PROTECTABLE_CLUSTERS
-from akarclf.commands import tune_policy
-from akarclf.gate import protected_mass
-from akarclf.policy import Policy, load_policy
-from akarclf.tuning import (
+from akarclf.evaluation.tuning import (
     TuningError,
     default_min_support,
     format_report,
@@ -35,6 +33,8 @@ from akarclf.tuning import (
     select_review_threshold,
     tune_thresholds,
 )
+from akarclf.gate.decide import protected_mass
+from akarclf.gate.policy import Policy, load_policy
 
 ON = dt.date(2026, 1, 1)
 POLICY = Policy("tune-test", "0", {c: dt.date(2021, 8, 1) for c in PROTECTABLE_CLUSTERS}, 0.9, 0.5)

@@ -1,4 +1,4 @@
-"""Tests of akarclf.whatif: every figure must be what the gate itself would decide."""
+"""Tests of akarclf.evaluation.whatif: every figure must be what the gate itself would decide."""
 
 from __future__ import annotations
 
@@ -8,16 +8,16 @@ import numpy as np
 import pytest
 
 from akarclf.clusters import CLUSTERS, PROTECTABLE_CLUSTERS
-from akarclf.flags import parse_cross_border_many
-from akarclf.gate import gate
-from akarclf.policy import Policy
-from akarclf.tuning import gate_report
-from akarclf.whatif import (
+from akarclf.evaluation.tuning import gate_report
+from akarclf.evaluation.whatif import (
     closure_sets,
     rates_by_closure,
     rates_over_dates,
     rates_over_thresholds,
 )
+from akarclf.gate.decide import gate
+from akarclf.gate.flags import parse_cross_border_many
+from akarclf.gate.policy import Policy
 
 # scikit-learn's sorted order, deliberately not CLUSTERS order.
 CLASSES = ["crafts", "culinary", "other", "textile_fashion"]

@@ -1,0 +1,1 @@
+"""The evaluation workbench: metrics, intervals, targets, policy tuning, what-if, plots."""

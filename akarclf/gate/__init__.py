@@ -1,0 +1,1 @@
+"""The restriction gate: the policy file, seller flags and the decision for each listing."""

@@ -1,0 +1,1 @@
+"""The cluster classifier: estimator, features, fast scoring and model files."""

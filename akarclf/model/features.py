@@ -1,0 +1,195 @@
+"""TF-IDF vectorizers that compute the features of each distinct word (and word pair) once.
+
+Catalogue titles reuse a small vocabulary of words. Character n-grams within word boundaries
+(``char_wb``) are a sum over a title's words, and word features are a sum over its words and
+adjacent word pairs, so caching the feature columns of each word and pair turns the most
+expensive step of scoring (building a few hundred n-gram strings per title in Python) into a
+few list extensions per title. Vocabulary, idf and output are exactly scikit-learn's
+``TfidfVectorizer`` (see ``tests/test_features.py``); only the counting loop is replaced.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from akarclf.text.normalize import WordAnalyzer
+
+#: Distinct words/pairs whose columns are remembered per vectorizer; the cache is emptied when
+#: full, which bounds a long-running service's memory.
+UNIT_CACHE_SIZE = 300_000
+
+
+class _UnitCachedTfidf(TfidfVectorizer):
+    """A TF-IDF vectorizer whose documents are sums of cacheable units (words, word pairs)."""
+
+    def _cacheable(self) -> bool:
+        raise NotImplementedError
+
+    def _units(self, document: str) -> list[str]:
+        raise NotImplementedError
+
+    def _unit_features(self) -> Callable[[str], list[str]]:
+        raise NotImplementedError
+
+    def _count_vocab(self, raw_documents: Iterable[str], fixed_vocab: bool) -> Any:
+        """Term counts (and, when fitting, the vocabulary) from per-unit features.
+
+        Overrides scikit-learn's counting loop, the one place both ``fit`` and ``transform``
+        analyse documents: when fitting, each distinct unit's n-gram strings are built once;
+        when transforming, each unit's column indices are cached across calls.
+        """
+        if not self._cacheable():
+            return super()._count_vocab(raw_documents, fixed_vocab)
+        if isinstance(raw_documents, str):
+            raise ValueError("Iterable over raw text documents expected, string object received.")
+        features = self._unit_features()
+        indices: list[int] = []
+        indptr = [0]
+        if fixed_vocab:
+            vocabulary: dict[str, int] = self.vocabulary_
+            cache = self._cache()
+            for document in raw_documents:
+                for unit in self._units(document):
+                    columns = cache.get(unit)
+                    if columns is None:
+                        columns = self._columns_of(unit, features, cache)
+                    indices.extend(columns)
+                indptr.append(len(indices))
+        else:
+            growing: defaultdict[str, int] = defaultdict()
+            growing.default_factory = growing.__len__
+            grams_of: dict[str, list[str]] = {}
+            for document in raw_documents:
+                for unit in self._units(document):
+                    grams = grams_of.get(unit)
+                    if grams is None:
+                        grams = grams_of[unit] = features(unit)
+                    indices.extend(growing[g] for g in grams)
+                indptr.append(len(indices))
+            vocabulary = dict(growing)
+            if not vocabulary:
+                raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
+        counts = sp.csr_matrix(
+            (
+                np.ones(len(indices), dtype=self.dtype),
+                np.asarray(indices, dtype=np.int64),
+                np.asarray(indptr, dtype=np.int64),
+            ),
+            shape=(len(indptr) - 1, len(vocabulary)),
+        )
+        counts.sum_duplicates()
+        return vocabulary, counts
+
+    def _cache(self) -> dict[str, tuple[int, ...]]:
+        cache: dict[str, tuple[int, ...]] | None = self.__dict__.get("_unit_cache")
+        if cache is None:
+            cache = self.__dict__.setdefault("_unit_cache", {})
+        return cache
+
+    def _columns_of(
+        self,
+        unit: str,
+        features: Callable[[str], list[str]],
+        cache: dict[str, tuple[int, ...]],
+    ) -> tuple[int, ...]:
+        columns = self._lookup(unit, features)
+        if len(cache) >= UNIT_CACHE_SIZE:
+            cache.clear()
+        cache[unit] = columns
+        return columns
+
+    def unit_columns(self, units: Sequence[str]) -> list[tuple[int, ...]]:
+        """The vocabulary columns of each unit (a word, or an adjacent pair ``"a b"`` for the
+        word vectorizer), one tuple per unit, a column repeated if the unit yields it twice.
+
+        A document's term counts are the sum of its units' columns, which is what lets
+        :mod:`akarclf.model.sparse_scoring` count whole batches with sparse products. Units in this
+        vectorizer's cache are taken from it; the others are computed and not cached (the
+        caller keeps its own index)."""
+        cache = self._cache()
+        found: list[tuple[int, ...] | None] = list(map(cache.get, units))
+        missing = [i for i, columns in enumerate(found) if columns is None]
+        if missing:
+            features = self._unit_features()
+            for i in missing:
+                found[i] = self._lookup(units[i], features)
+        return found  # type: ignore[return-value]
+
+    def _lookup(self, unit: str, features: Callable[[str], list[str]]) -> tuple[int, ...]:
+        """The vocabulary columns of the n-grams ``features`` makes of ``unit``."""
+        vocabulary: dict[str, int] = self.vocabulary_
+        return tuple(vocabulary[g] for g in features(unit) if g in vocabulary)
+
+    def weights_one(self, document: str) -> tuple[np.ndarray, np.ndarray]:
+        """TF-IDF of one document as (column indices, weights), without scikit-learn's
+        per-call validation: the single-title path of a service, where that overhead is most of
+        the cost. Same values as ``transform([document])`` (l2 norm, sublinear tf, idf)."""
+        _, counts = self._count_vocab([document], fixed_vocab=True)
+        columns = counts.indices
+        values = counts.data.astype(np.float64)
+        if self.sublinear_tf:
+            values = np.log(values) + 1.0
+        if self.use_idf:
+            values = values * self._tfidf.idf_[columns]
+        if self.norm == "l2" and len(values):
+            values = values / np.sqrt(np.dot(values, values))
+        elif self.norm is not None and self.norm != "l2":
+            matrix = self.transform([document])
+            return matrix.indices, np.asarray(matrix.data, dtype=np.float64)
+        return columns, values
+
+    def __getstate__(self) -> dict[str, Any]:
+        state: dict[str, Any] = dict(super().__getstate__())
+        state.pop("_unit_cache", None)
+        return state
+
+
+class CachedCharTfidfVectorizer(_UnitCachedTfidf):
+    """``TfidfVectorizer(analyzer="char_wb")`` on normalised titles, cached per word."""
+
+    def _cacheable(self) -> bool:
+        return bool(self.analyzer == "char_wb")
+
+    def _units(self, document: str) -> list[str]:
+        return document.split()
+
+    def _unit_features(self) -> Callable[[str], list[str]]:
+        return self.build_analyzer()  # type: ignore[no-any-return]
+
+
+class CachedWordTfidfVectorizer(_UnitCachedTfidf):
+    """``TfidfVectorizer(analyzer=WordAnalyzer(...))``, cached per word and adjacent pair.
+
+    Units are the words and the adjacent pairs (``"a b"``; a normalised word has no space, so
+    the two kinds cannot collide). Analyzers with n-grams longer than two fall back to the
+    plain path.
+    """
+
+    def _cacheable(self) -> bool:
+        return isinstance(self.analyzer, WordAnalyzer) and self.analyzer.ngram_max <= 2
+
+    def _units(self, document: str) -> list[str]:
+        words = document.split()
+        units = words + [f"{a} {b}" for a, b in itertools.pairwise(words)]
+        if words and self.analyzer.head:
+            units.append("^" + words[0])
+        return units
+
+    def _unit_features(self) -> Callable[[str], list[str]]:
+        analyzer = self.analyzer
+        assert isinstance(analyzer, WordAnalyzer)
+
+        def features(unit: str) -> list[str]:
+            if unit.startswith("^"):
+                return analyzer.head_grams(unit[1:])
+            first, _, second = unit.partition(" ")
+            return analyzer.pair_grams(first, second) if second else analyzer.word_grams(first)
+
+        return features

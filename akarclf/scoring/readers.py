@@ -1,0 +1,415 @@
+"""Stream listings from CSV or JSONL, in chunks, turning every unreadable row into a reject.
+
+Input is read as bytes, one physical line at a time, so that each line keeps its number and
+its raw bytes: a record that fails (bad quoting, wrong field count, invalid UTF-8, empty
+title, unreadable cross-border value) is reported with the physical line where it starts and
+its text as read, and reading goes on with the next record. Only the current chunk is held
+in memory.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import sys
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Final
+
+import numpy as np
+
+from akarclf.scoring.rows import (
+    ASSUMED_CROSS_BORDER,
+    BAD_ENCODING,
+    BAD_JSON,
+    MALFORMED_CSV,
+    OUTPUT_KEY_CLASH,
+    FlagReader,
+    Reject,
+    RowError,
+    read_title,
+)
+
+#: Input and output formats.
+FORMATS: Final = ("csv", "jsonl")
+
+_EXTENSIONS: Final = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+_GZIP_MAGIC: Final = b"\x1f\x8b"
+
+RejectSink = Callable[[Reject], None]
+
+
+class UsageError(ValueError):
+    """The command was called wrongly (unknown column, bad format, clashing names)."""
+
+
+class InputError(ValueError):
+    """The input cannot be read at all (no header, unreadable header)."""
+
+
+def format_for(path: str | Path, explicit: str | None = None) -> str | None:
+    """The format named by ``explicit`` or by the file's extension (``.gz`` ignored); else None."""
+    if explicit is not None:
+        if explicit not in FORMATS:
+            raise UsageError(f"unknown format {explicit!r}; choose one of {', '.join(FORMATS)}")
+        return explicit
+    name = str(path).lower()
+    if name.endswith(".gz"):
+        name = name[:-3]
+    return _EXTENSIONS.get(Path(name).suffix)
+
+
+@contextmanager
+def open_input(path: str | Path) -> Iterator[IO[bytes]]:
+    """Binary stream of ``path`` (``-`` = stdin), gunzipped when it starts with the gzip magic."""
+    if str(path) == "-":
+        raw: IO[bytes] = sys.stdin.buffer
+        close = False
+    else:
+        raw = open(path, "rb")  # noqa: SIM115 - closed below
+        close = True
+    try:
+        buffered: Any = raw if hasattr(raw, "peek") else io.BufferedReader(raw)
+        if buffered.peek(2)[:2] == _GZIP_MAGIC:
+            with gzip.GzipFile(fileobj=buffered, mode="rb") as unzipped:
+                yield unzipped  # type: ignore[misc]
+        else:
+            yield buffered
+    finally:
+        if close:
+            raw.close()
+
+
+@dataclass
+class Chunk:
+    """Rows ready to score: their text as read (for files; records for ``score_records``),
+    titles and cross-border flags."""
+
+    rows: list[Any]
+    titles: list[str]
+    flags: np.ndarray
+    first_line: int
+
+
+@dataclass
+class ReadStats:
+    """What a reader saw: rows read (scored or rejected) and rows assumed cross-border."""
+
+    rows_read: int = 0
+    assumed_cross_border: int = 0
+    rejected: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+
+
+class RowReader:
+    """Common chunking over a reader's records; subclasses implement :meth:`_records`."""
+
+    #: The column (or key) the cross-border flag is read from; None: every row cross-border.
+    cross_border_col: str | None = None
+
+    def __init__(self) -> None:
+        self.stats = ReadStats()
+
+    def _records(self) -> Iterator[tuple[int, Any, str, int] | Reject]:
+        raise NotImplementedError
+
+    def chunks(self, size: int, on_reject: RejectSink) -> Iterator[Chunk]:
+        """Chunks of at most ``size`` scorable rows; rejects go to ``on_reject`` in line order."""
+        if size < 1:
+            raise UsageError(f"chunk size must be at least 1, got {size}")
+        stats = self.stats
+        rows: list[Any] = []
+        titles: list[str] = []
+        flags: list[int] = []
+        first = 0
+        for record in self._records():
+            stats.rows_read += 1
+            if isinstance(record, Reject):
+                stats.rejected += 1
+                stats.reasons[record.reason] = stats.reasons.get(record.reason, 0) + 1
+                on_reject(record)
+                continue
+            line, row, title, flag = record
+            if not rows:
+                first = line
+            rows.append(row)
+            titles.append(title)
+            flags.append(flag)
+            if len(rows) >= size:
+                yield Chunk(rows, titles, np.array(flags, dtype=np.int8), first)
+                rows, titles, flags = [], [], []
+        if rows:
+            yield Chunk(rows, titles, np.array(flags, dtype=np.int8), first)
+
+
+def _raw_text(lines: Sequence[tuple[int, bytes, str]]) -> str:
+    """The physical lines of a record as text for the rejects file (bad bytes as ``\\xNN``)."""
+    return b"".join(line[1] for line in lines).decode("utf-8", "backslashreplace").rstrip("\r\n")
+
+
+def _record_text(lines: Sequence[tuple[int, bytes, str]]) -> str:
+    """A well-formed record exactly as written, without its line terminator."""
+    text = lines[0][2] if len(lines) == 1 else "".join(line[2] for line in lines)
+    if text.endswith("\n"):
+        text = text[:-1]
+    if text.endswith("\r"):
+        text = text[:-1]
+    return text
+
+
+class _LineFeed:
+    """Decoded physical lines for :func:`csv.reader`, remembering those of the current record.
+
+    Lines are decoded one at a time; an invalid UTF-8 line is decoded with ``surrogateescape``
+    and marked, so the record it belongs to can be rejected without stopping the reader. Lines
+    can be pushed back to be parsed again (resynchronising after a bad quote).
+    """
+
+    def __init__(self, source: IO[bytes]) -> None:
+        self._source = iter(source)
+        self._pending: deque[tuple[int, bytes]] = deque()
+        self.lineno = 0
+        self.taken: list[tuple[int, bytes, str]] = []
+        self.bad_lines = 0
+
+    def __iter__(self) -> _LineFeed:
+        return self
+
+    def __next__(self) -> str:
+        if self._pending:
+            lineno, raw = self._pending.popleft()
+        else:
+            raw = next(self._source)
+            self.lineno += 1
+            lineno = self.lineno
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            self.bad_lines += 1
+            text = raw.decode("utf-8", "surrogateescape")
+        self.taken.append((lineno, raw, text))
+        return text
+
+    def take(self) -> list[tuple[int, bytes, str]]:
+        """The lines consumed since the last call (those of the record just parsed)."""
+        taken, self.taken = self.taken, []
+        return taken
+
+    def push_back(self, lines: Sequence[tuple[int, bytes, str]]) -> None:
+        self._pending.extendleft((line[0], line[1]) for line in reversed(lines))
+
+
+class CsvReader(RowReader):
+    """Rows of a CSV file with a header line; each row is kept as the exact text it was read as
+    (quoting included, line terminator removed), so output repeats the input byte for byte.
+
+    ``cross_border_col`` None means "use ``cross_border`` if the header has it"; a name given
+    explicitly must exist. Without a cross-border column every row is flagged cross-border.
+    """
+
+    def __init__(
+        self,
+        stream: IO[bytes],
+        *,
+        title_col: str = "title",
+        cross_border_col: str | None = None,
+        reserved: Sequence[str] = (),
+    ) -> None:
+        super().__init__()
+        self._feed = _LineFeed(stream)
+        self._reader = csv.reader(self._feed, strict=True)
+        self.header = self._read_header()
+        clash = [name for name in reserved if name in self.header]
+        if clash:
+            raise UsageError(
+                f"input already has output column(s) {', '.join(clash)}; rename or drop them"
+            )
+        if title_col not in self.header:
+            raise UsageError(
+                f"input has no column {title_col!r} (columns: {', '.join(self.header)}); "
+                "name the title column with --title-col"
+            )
+        self.title_col = title_col
+        self._title_index = self.header.index(title_col)
+        self.cross_border_col = _choose_flag_column(self.header, cross_border_col)
+        self._flag_index = (
+            None if self.cross_border_col is None else self.header.index(self.cross_border_col)
+        )
+
+    def _read_header(self) -> list[str]:
+        while True:
+            self._feed.take()
+            try:
+                header = next(self._reader)
+            except StopIteration:
+                raise InputError("input is empty: expected a header line") from None
+            except csv.Error as error:
+                raise InputError(f"line 1: header is not valid CSV: {error}") from None
+            if self._feed.bad_lines:
+                raise InputError("header line is not valid UTF-8")
+            self._feed.take()
+            if header:
+                break
+        if header[0].startswith("\ufeff"):
+            header[0] = header[0][1:]
+        return header
+
+    def _records(self) -> Iterator[tuple[int, Any, str, int] | Reject]:
+        feed, reader = self._feed, self._reader
+        width = len(self.header)
+        title_index, flag_index = self._title_index, self._flag_index
+        title_col = self.title_col
+        read_flag = None if self.cross_border_col is None else FlagReader(self.cross_border_col)
+        while True:
+            bad_before = feed.bad_lines
+            try:
+                fields = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as error:
+                yield self._resync(feed.take(), f"malformed CSV: {error}")
+                continue
+            lines = feed.take()
+            if not fields:  # an empty line is not a row
+                continue
+            line = lines[0][0]
+            if len(fields) != width:
+                yield self._resync(
+                    lines, f"malformed CSV: expected {width} fields, found {len(fields)}"
+                )
+                continue
+            if feed.bad_lines != bad_before:
+                yield Reject(line, BAD_ENCODING, "not valid UTF-8", _raw_text(lines))
+                continue
+            try:
+                title = read_title(fields[title_index], title_col)
+                flag = (
+                    ASSUMED_CROSS_BORDER
+                    if read_flag is None or flag_index is None
+                    else read_flag(fields[flag_index])
+                )
+            except RowError as error:
+                yield Reject(line, error.reason, error.detail, _raw_text(lines))
+                continue
+            if read_flag is None:
+                self.stats.assumed_cross_border += 1
+            yield line, _record_text(lines), title, flag
+
+    def _resync(self, lines: list[tuple[int, bytes, str]], detail: str) -> Reject:
+        """Reject the first line of a broken record and parse the lines after it again.
+
+        An unbalanced quote makes the parser swallow the following lines into one field; only
+        the line where the broken record starts is rejected, the rest are read afresh.
+        """
+        if len(lines) > 1:
+            self._feed.push_back(lines[1:])
+        return Reject(lines[0][0], MALFORMED_CSV, detail, _raw_text(lines[:1]))
+
+
+class JsonlReader(RowReader):
+    """Rows of a JSON Lines file: one object per line, kept as the text it was read as.
+
+    A record without the cross-border key is flagged cross-border (counted in the stats); a
+    key present with ``null`` or ``""`` is an unknown seller.
+    """
+
+    def __init__(
+        self,
+        stream: IO[bytes],
+        *,
+        title_col: str = "title",
+        cross_border_col: str | None = None,
+        reserved: Sequence[str] = (),
+    ) -> None:
+        super().__init__()
+        self._stream = stream
+        self.title_col = title_col
+        self.cross_border_col: str = cross_border_col or "cross_border"
+        self._reserved = frozenset(reserved)
+
+    def _records(self) -> Iterator[tuple[int, Any, str, int] | Reject]:
+        title_col, flag_col = self.title_col, self.cross_border_col
+        read_flag = FlagReader(flag_col)
+        reserved = self._reserved
+        decode = json.JSONDecoder().decode
+        for line, raw in enumerate(self._stream, start=1):
+            if not raw.strip():
+                continue
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                yield Reject(line, BAD_ENCODING, "not valid UTF-8", _raw_text([(line, raw, "")]))
+                continue
+            try:
+                record = decode(text)
+            except ValueError as error:
+                yield Reject(line, BAD_JSON, f"not JSON: {error}", _raw_text([(line, raw, "")]))
+                continue
+            if not isinstance(record, dict):
+                detail = f"not a JSON object but {type(record).__name__}"
+                yield Reject(line, BAD_JSON, detail, _raw_text([(line, raw, "")]))
+                continue
+            if ("\\ud" in text or "\\uD" in text) and not _encodable(record):
+                detail = "lone surrogate escape in a string"
+                yield Reject(line, BAD_ENCODING, detail, _raw_text([(line, raw, "")]))
+                continue
+            if reserved and not reserved.isdisjoint(record):
+                clash = ", ".join(k for k in record if k in reserved)
+                detail = f"record already has output key(s) {clash}"
+                yield Reject(line, OUTPUT_KEY_CLASH, detail, _raw_text([(line, raw, "")]))
+                continue
+            try:
+                title = read_title(record.get(title_col), title_col)
+                if flag_col in record:
+                    flag = read_flag(record[flag_col])
+                else:
+                    flag = ASSUMED_CROSS_BORDER
+                    self.stats.assumed_cross_border += 1
+            except RowError as error:
+                yield Reject(line, error.reason, error.detail, _raw_text([(line, raw, "")]))
+                continue
+            yield line, text, title, flag
+
+
+def _encodable(record: object) -> bool:
+    try:
+        json.dumps(record, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _choose_flag_column(header: Sequence[str], requested: str | None) -> str | None:
+    if requested is None:
+        return "cross_border" if "cross_border" in header else None
+    if requested not in header:
+        raise UsageError(
+            f"input has no column {requested!r} (columns: {', '.join(header)}); "
+            "leave out --cross-border-col to treat every listing as cross-border"
+        )
+    return requested
+
+
+def make_reader(
+    fmt: str,
+    stream: IO[bytes],
+    *,
+    title_col: str = "title",
+    cross_border_col: str | None = None,
+    reserved: Sequence[str] = (),
+) -> RowReader:
+    """A :class:`CsvReader` or :class:`JsonlReader` for ``fmt``."""
+    if fmt == "csv":
+        return CsvReader(
+            stream, title_col=title_col, cross_border_col=cross_border_col, reserved=reserved
+        )
+    if fmt == "jsonl":
+        return JsonlReader(
+            stream, title_col=title_col, cross_border_col=cross_border_col, reserved=reserved
+        )
+    raise UsageError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")

@@ -1,0 +1,1 @@
+"""Indonesian title text: normalisation, words and stems, and the word lists they rely on."""

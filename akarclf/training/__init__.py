@@ -1,0 +1,1 @@
+"""The training workbench: data sources, taxonomy, hand labels, splits, training, model card."""
