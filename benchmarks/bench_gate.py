@@ -2,14 +2,14 @@
 
 The goal is that gating adds less than 5 % to the cost of ``predict_proba``. This script times
 
-* :func:`akarclf.gate.decide.gate` on ``--rows`` synthetic rows (random Dirichlet probabilities,
+* :func:`akarclf.gate.decision.gate` on ``--rows`` synthetic rows (random Dirichlet probabilities,
   random seller flags, a few blank titles), best of ``--repeat`` runs;
 * :func:`akarclf.gate.flags.parse_cross_border_many` on the same number of flags, as arrays and as
   Python lists of text;
-* :func:`akarclf.text.normalize.blank_mask`, which :func:`~akarclf.gate.decide.decide` runs to find titles
+* :func:`akarclf.text.normalize.blank_mask`, which :func:`~akarclf.gate.decision.decide` runs to find titles
   without usable words (it normalises every title a second time);
-* :func:`akarclf.gate.decide.decide` without the model (a stub returning precomputed probabilities),
-  i.e. the cost of building one :class:`~akarclf.gate.decide.DecisionRecord` per listing;
+* :func:`akarclf.gate.decision.decide` without the model (a stub returning precomputed probabilities),
+  i.e. the cost of building one :class:`~akarclf.gate.decision.DecisionRecord` per listing;
 * ``predict_proba`` of a model on ``--titles`` made-up titles: the model from ``--model PATH``,
   else the shipped default when ``akarclf.load_model`` can load it, else a
   ``ClusterClassifier`` fitted on made-up titles (the real feature pipeline with a toy
@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from akarclf.clusters import CLUSTERS
-from akarclf.gate.decide import decide, gate
+from akarclf.gate.decision import decide, gate
 from akarclf.gate.flags import parse_cross_border_many
 from akarclf.gate.policy import load_policy
 from akarclf.text.normalize import blank_mask

@@ -190,7 +190,7 @@ def cost_split(source: Path, model: Any, chunk_size: int) -> dict[str, float]:
     """
 
     from akarclf.clusters import CLUSTERS
-    from akarclf.gate.decide import gate
+    from akarclf.gate.decision import gate
     from akarclf.gate.policy import load_policy
     from akarclf.scoring.core import output_columns
     from akarclf.scoring.readers import CsvReader, open_input

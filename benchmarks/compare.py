@@ -28,7 +28,7 @@ part (``predict_per_s``, median of the repeats; akarclf's stem cache is emptied 
 run, so this is a fresh process's figure), and ``predict_proba([title])`` called
 ``--latency-calls`` times on test titles, one title per call as a service calls it
 (``latency_p50_ms`` / ``latency_p99_ms``, the median over the repeats of each run's
-percentile). For akarclf the service path ``akarclf.gate.decide.decide(title, True)`` is timed the
+percentile). For akarclf the service path ``akarclf.gate.decision.decide(title, True)`` is timed the
 same way, and the cost of ``predict_proba`` is split into its stages (``--profile-titles``
 titles: normalising, stemming, word n-grams, char n-grams, the rest of vectorising, the SVM
 and its calibration).
@@ -462,7 +462,7 @@ def _akarclf_extras(
     served: AkarclfSystem, data: BenchData, titles: list[str], settings: Settings
 ) -> dict[str, Any]:
     """The service path (``decide``) latency and where ``predict_proba``'s time goes."""
-    from akarclf.gate.decide import decide
+    from akarclf.gate.decision import decide
     from akarclf.gate.policy import load_policy
 
     policy = load_policy()

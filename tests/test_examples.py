@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from akarclf.cli import main
-from akarclf.gate.decide import DECISIONS, DOMESTIC_SELLER, REASONS, UNKNOWN_SELLER
+from akarclf.gate.decision import DECISIONS, DOMESTIC_SELLER, REASONS, UNKNOWN_SELLER
 from akarclf.gate.flags import DOMESTIC, UNKNOWN_FLAG, parse_cross_border
 from akarclf.gate.policy import load_policy
 from akarclf.scoring.core import OUTPUT_COLUMNS

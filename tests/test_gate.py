@@ -23,8 +23,8 @@ from hypothesis.extra import numpy as hnp
 
 import akarclf
 from akarclf.clusters import CLUSTERS, PROTECTABLE_CLUSTERS
-from akarclf.gate import decide as gate_module
-from akarclf.gate.decide import (
+from akarclf.gate import decision as gate_module
+from akarclf.gate.decision import (
     DECISIONS,
     DOMESTIC_SELLER,
     EMPTY_TITLE,

@@ -157,7 +157,7 @@ def test_schema_types_the_output_columns(spark: Any) -> None:
 
 @pytest.mark.parametrize("kind", ["boolean", "int"])
 def test_boolean_and_integer_flag_columns_are_read(spark: Any, kind: str) -> None:
-    from akarclf.gate.decide import DOMESTIC_SELLER, UNKNOWN_SELLER
+    from akarclf.gate.decision import DOMESTIC_SELLER, UNKNOWN_SELLER
 
     yes, no = (True, False) if kind == "boolean" else (1, 0)
     rows = [("Kaos polos katun", yes), ("Kaos polos katun", no), ("Kaos polos katun", None)]

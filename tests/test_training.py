@@ -13,7 +13,7 @@ from akarclf.cli import main
 from akarclf.clusters import CLUSTERS
 from akarclf.model.classifier import load_model
 from akarclf.training.datasets import load_gold, load_training_data
-from akarclf.training.train import TrainingConfig, train
+from akarclf.training.pipeline import TrainingConfig, train
 from tests.handwritten_titles import TITLES
 
 COLOURS = ["merah", "biru", "hijau", "hitam", "putih", "kuning", "ungu", "coklat muda"]

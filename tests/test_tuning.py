@@ -33,7 +33,7 @@ from akarclf.evaluation.tuning import (
     select_review_threshold,
     tune_thresholds,
 )
-from akarclf.gate.decide import protected_mass
+from akarclf.gate.decision import protected_mass
 from akarclf.gate.policy import Policy, load_policy
 
 ON = dt.date(2026, 1, 1)

@@ -15,7 +15,7 @@ from akarclf.evaluation.whatif import (
     rates_over_dates,
     rates_over_thresholds,
 )
-from akarclf.gate.decide import gate
+from akarclf.gate.decision import gate
 from akarclf.gate.flags import parse_cross_border_many
 from akarclf.gate.policy import Policy
 

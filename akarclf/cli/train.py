@@ -120,7 +120,7 @@ def _write_oof(path: Path, report: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Train, save, write the card; returns 0."""
     from akarclf.training.card import save_with_card
-    from akarclf.training.train import TrainingConfig, train
+    from akarclf.training.pipeline import TrainingConfig, train
 
     config = TrainingConfig(
         seed=args.seed,
@@ -144,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
     audit = None
     if args.label_audit is not None:
         from akarclf.training.label_audit import rescore_audit, summarise_audit
-        from akarclf.training.train import label_counts
+        from akarclf.training.pipeline import label_counts
 
         audit = {
             "as_sampled": summarise_audit(

@@ -46,6 +46,7 @@ from typing import Any, Final
 import numpy as np
 
 from akarclf.clusters import CLUSTERS, check_cluster
+from akarclf.errors import AkarclfError
 from akarclf.evaluation.bootstrap import (
     DEFAULT_RESAMPLES,
     number_or_none,
@@ -53,7 +54,7 @@ from akarclf.evaluation.bootstrap import (
     ratio,
     resample_table,
 )
-from akarclf.gate.decide import DECISIONS, gate, protected_mass
+from akarclf.gate.decision import DECISIONS, gate, protected_mass
 from akarclf.gate.policy import Policy, as_date, today_utc
 
 DEFAULT_BLOCK_PRECISION: Final = 0.99
@@ -74,7 +75,7 @@ BLOCK_RULE: Final = (
 REVIEW_RULE: Final = "highest cut t such that protected recall (block or review) >= target"
 
 
-class TuningError(ValueError):
+class TuningError(AkarclfError, ValueError):
     """The data cannot give thresholds that meet the targets (the message says why)."""
 
 

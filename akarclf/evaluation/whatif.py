@@ -11,7 +11,7 @@ answer "what would the gate decide if the policy were different" without scoring
 * :func:`rates_over_dates`: the rates on a series of decision dates under the policy's own
   closing dates (AKAR closed clusters progressively).
 
-Every figure comes from :func:`akarclf.gate.decide.gate`'s rule, so it is what the gate would
+Every figure comes from :func:`akarclf.gate.decision.gate`'s rule, so it is what the gate would
 decide:
 domestic sellers are always allowed, unknown sellers and blank titles get the policy's fallback
 actions whatever the thresholds, and only cross-border listings with usable words move with
@@ -38,7 +38,7 @@ import numpy as np
 from akarclf.clusters import PROTECTABLE_CLUSTERS, check_cluster
 from akarclf.evaluation.bootstrap import number_or_none, ratio
 from akarclf.evaluation.metrics import check_labels
-from akarclf.gate.decide import GateResult, gate
+from akarclf.gate.decision import GateResult, gate
 from akarclf.gate.flags import CROSS_BORDER, parse_cross_border_many
 from akarclf.gate.policy import Policy, as_date, today_utc
 

@@ -44,6 +44,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from akarclf.clusters import CLUSTERS, PROTECTABLE_CLUSTERS
+from akarclf.errors import AkarclfError
 
 #: What a policy can do with a listing, strictest first.
 ACTIONS: Final[tuple[str, ...]] = ("block", "review", "allow")
@@ -59,7 +60,7 @@ _DEFAULT_FALLBACK: Final = "review"
 _ISO_DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-class PolicyError(ValueError):
+class PolicyError(AkarclfError, ValueError):
     """A policy file or mapping that cannot be used; the message names the source and field."""
 
 

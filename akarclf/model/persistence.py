@@ -56,6 +56,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from akarclf._version import __version__
+from akarclf.errors import AkarclfError
 
 #: Value of ``metadata["format"]`` in every akarclf model file.
 FORMAT_NAME = "akarclf-model"
@@ -117,7 +118,7 @@ RESERVED_KEYS = frozenset(
 # -- errors -----------------------------------------------------------------------------------
 
 
-class ModelFileError(ValueError):
+class ModelFileError(AkarclfError, ValueError):
     """A model file cannot be used; the message names the file, the problem and the fix."""
 
     def __init__(self, path: Path | str, problem: str, remedy: str) -> None:

@@ -85,7 +85,7 @@ def score_columns(
     ``len(titles)``: float64 for ``confidence`` and the ``p_*`` columns, object arrays of ``str``
     for the rest. Probability columns are taken from the model by class name, never by position.
     """
-    from akarclf.gate.decide import gate
+    from akarclf.gate.decision import gate
     from akarclf.model.classifier import predict_with_blank
 
     n = len(titles)

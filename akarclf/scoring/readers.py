@@ -23,6 +23,7 @@ from typing import IO, Any, Final
 
 import numpy as np
 
+from akarclf.errors import AkarclfError
 from akarclf.scoring.rows import (
     ASSUMED_CROSS_BORDER,
     BAD_ENCODING,
@@ -44,11 +45,11 @@ _GZIP_MAGIC: Final = b"\x1f\x8b"
 RejectSink = Callable[[Reject], None]
 
 
-class UsageError(ValueError):
+class UsageError(AkarclfError, ValueError):
     """The command was called wrongly (unknown column, bad format, clashing names)."""
 
 
-class InputError(ValueError):
+class InputError(AkarclfError, ValueError):
     """The input cannot be read at all (no header, unreadable header)."""
 
 

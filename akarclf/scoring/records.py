@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from akarclf.errors import AkarclfError
 from akarclf.scoring.core import Model, output_columns, score_columns
 from akarclf.scoring.readers import Chunk, RowReader
 from akarclf.scoring.rows import (
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from akarclf.gate.policy import Policy
 
 
-class RejectedRecordError(ValueError):
+class RejectedRecordError(AkarclfError, ValueError):
     """A record that cannot be scored, when no ``on_reject`` callback was given."""
 
     def __init__(self, reject: Reject) -> None:

@@ -12,6 +12,8 @@ import math
 from dataclasses import dataclass
 from typing import Final
 
+from akarclf.errors import AkarclfError
+
 #: The record is not valid CSV (bad quoting, wrong number of fields).
 MALFORMED_CSV: Final = "MALFORMED_CSV"
 #: The line is not a JSON object.
@@ -46,7 +48,7 @@ class Reject:
     raw: str
 
 
-class RowError(ValueError):
+class RowError(AkarclfError, ValueError):
     """Why one row cannot be scored; ``reason`` is one of this module's codes."""
 
     def __init__(self, reason: str, detail: str) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from akarclf.clusters import CLUSTERS
+from akarclf.errors import AkarclfError
 from akarclf.scoring.core import Model, output_columns
 from akarclf.scoring.progress import Progress
 from akarclf.scoring.readers import (
@@ -40,7 +41,7 @@ DEFAULT_CHUNK_SIZE: Final = 10_000
 DECISIONS: Final = ("block", "review", "allow")
 
 
-class CountMismatchError(RuntimeError):
+class CountMismatchError(AkarclfError, RuntimeError):
     """Rows read != rows scored + rows rejected: a bug, so the output is not committed."""
 
 

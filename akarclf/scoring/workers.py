@@ -205,7 +205,7 @@ def _started() -> bool:
 #: Modules the fork server imports before forking workers (scikit-learn via the gate and text).
 _PRELOAD = [
     "akarclf.scoring.workers",
-    "akarclf.gate.decide",
+    "akarclf.gate.decision",
     "akarclf.model.classifier",
     "akarclf.text.normalize",
 ]

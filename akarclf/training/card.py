@@ -1,8 +1,8 @@
 """The model card: what a trained model was trained on, how it scores, and how to re-measure it.
 
-Built only from a :class:`~akarclf.training.train.TrainingReport` and the evaluation/tuning modules,
-so every figure in it was computed by the command that wrote it (``akarclf train``). Written as
-JSON (for tools and tests) and Markdown (for people) next to the model file.
+Built only from a :class:`~akarclf.training.pipeline.TrainingReport` and the evaluation/tuning
+modules, so every figure in it was computed by the command that wrote it (``akarclf train``).
+Written as JSON (for tools and tests) and Markdown (for people) next to the model file.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 from akarclf.clusters import CLUSTERS
 from akarclf.evaluation.metrics import evaluate_predictions, interval_text
 from akarclf.evaluation.targets import check_targets
-from akarclf.training.train import TrainingReport, label_counts
+from akarclf.training.pipeline import TrainingReport, label_counts
 
 
 def machine_description() -> str:

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from akarclf.clusters import CLUSTERS
+from akarclf.errors import AkarclfError
 from akarclf.training.datasets import Example
 from akarclf.training.uid_labels import read_uid_labels
 
@@ -44,7 +45,7 @@ UNCERTAIN_MARK = "uncertain"
 _Z95 = 1.959963984540054
 
 
-class AuditError(ValueError):
+class AuditError(AkarclfError, ValueError):
     """The audit file is malformed: missing column, unknown cluster, repeated uid."""
 
 

@@ -21,13 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from akarclf.clusters import CLUSTERS
+from akarclf.errors import AkarclfError
 from akarclf.training.uid_labels import read_uid_labels
 
 #: Columns of the fixture, in order. ``third_read`` is empty where the first two reads agree.
 READ_COLUMNS: tuple[str, ...] = ("uid", "first_read", "second_read", "third_read")
 
 
-class AgreementError(ValueError):
+class AgreementError(AkarclfError, ValueError):
     """The reads file is malformed: missing column, unknown cluster, repeated uid, or a third
     read missing where the first two differ."""
 

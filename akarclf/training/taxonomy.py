@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from akarclf.clusters import CLUSTERS
+from akarclf.errors import AkarclfError
 from akarclf.text.normalize import normalize_title
 
 #: Outcome meaning "the path cannot decide; leave the title out of training".
@@ -34,7 +35,7 @@ SCHEMES = (
 _SEPARATORS = {"tokopedia_slug": "/", "tokopedia_arrow": " > "}
 
 
-class TaxonomyError(ValueError):
+class TaxonomyError(AkarclfError, ValueError):
     """The taxonomy file is malformed: unknown cluster, unknown rule, bad pattern."""
 
 
