@@ -186,6 +186,14 @@ def check(report: Any, group: str, name: str) -> Any:
     return next(c for c in report.checks if c.group == group and c.name == name)
 
 
+def test_decisions_and_reasons_are_the_gates() -> None:
+    from akarclf.evaluation import monitor
+    from akarclf.gate import decide
+
+    assert monitor.DECISIONS == decide.DECISIONS
+    assert monitor.REASONS == decide.REASONS
+
+
 # --- PSI ---------------------------------------------------------------------------------------
 
 

@@ -33,7 +33,9 @@ import numpy as np
 
 from akarclf.clusters import CLUSTERS, PROTECTABLE_CLUSTERS
 
-#: Decisions and reason codes in report order (the gate's own order; others follow sorted).
+#: Decisions and reason codes in report order, the gate's own (unknown ones follow, sorted).
+#: Copies of :data:`akarclf.gate.decide.DECISIONS` and ``REASONS``, which a test keeps equal:
+#: importing the gate loads scikit-learn, which the monitor does not need.
 DECISIONS: Final = ("block", "review", "allow")
 REASONS: Final = (
     "DOMESTIC_SELLER",
@@ -82,7 +84,7 @@ class Limits:
     reason_rate_change: float = 0.05
     #: Absolute change of the share of any top cluster.
     cluster_rate_change: float = 0.05
-    #: Review share of the current run (the issue's target: at most 10 % of listings).
+    #: Review share of the current run (the project target: at most 10 % of listings).
     review_rate: float = 0.10
     #: Absolute change of the share of barely-known titles.
     barely_known_share_change: float = 0.05
