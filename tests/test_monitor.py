@@ -264,7 +264,7 @@ def test_barely_known_share_uses_the_known_share_column() -> None:
     reference = columns([score_row(known_share=k) for k in ("0.9", "0.8", "0.2", "1.0")])
     current = columns([score_row(known_share=k) for k in ("0.1", "0.2", "0.9", "")])
     report = compare(reference, current)
-    known = check(report, "known words", "known_share < 0.5")
+    known = check(report, "barely-known share", "known_share < 0.5")
     assert known.reference == 0.25
     assert known.current == pytest.approx(2 / 3)  # the empty value is left out
     assert known.verdict == "alert"
@@ -275,7 +275,7 @@ def test_barely_known_share_is_unavailable_without_the_column() -> None:
     with_column = columns([score_row(known_share="0.1")] * 3)
     without = columns([score_row()] * 3)
     report = compare(with_column, without)
-    known = check(report, "known words", "known_share < 0.5")
+    known = check(report, "barely-known share", "known_share < 0.5")
     assert known.verdict == "unavailable" and known.value is None
     assert known.reference == 1.0 and known.current is None
     assert report.notes == (
@@ -331,7 +331,7 @@ def test_a_moved_catalogue_exits_4_and_names_what_crossed(
     assert monitor(scored["mixed"], scored["other"]) == 4
     out, err = capsys.readouterr()
     assert out.startswith("# akarclf monitor: ALERT, ")
-    assert "cluster other" in err and "psi protected_mass" in err
+    assert "cluster rate other" in err and "PSI protected_mass" in err
 
 
 def test_a_limits_file_overrides_the_defaults(scored: dict[str, Path], tmp_path: Path) -> None:
@@ -413,6 +413,7 @@ def test_markdown_and_json_reports_carry_the_same_checks(
     other = next(c for c in report["checks"] if c["group"] == "cluster" and c["name"] == "other")
     assert other["value"] == pytest.approx(other["current"] - other["reference"])
     assert other["value"] > 0.05 and other["verdict"] == "alert"
+    assert other["label"] == "cluster rate other"
     distributions = {d["name"]: d for d in report["distributions"]}
     assert list(distributions) == ["protected_mass", *(f"p_{c}" for c in CLUSTERS)]
     for dist in distributions.values():

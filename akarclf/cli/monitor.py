@@ -264,7 +264,7 @@ def run(args: argparse.Namespace) -> int:
         return fail(EXIT_FAILURE, f"{type(error).__name__}: {error}")
     alerts = report.alerts
     if alerts:
-        crossed = ", ".join(f"{c.group} {c.name}" for c in alerts)
+        crossed = ", ".join(c.label for c in alerts)
         print(f"akarclf monitor: {len(alerts)} limit(s) crossed: {crossed}", file=sys.stderr)
         return EXIT_LIMIT_CROSSED
     print("akarclf monitor: no limit crossed", file=sys.stderr)

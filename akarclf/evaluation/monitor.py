@@ -60,6 +60,10 @@ PSI_EDGES: Final[tuple[float, ...]] = (
 #: Smallest bin share used in the PSI, so a bin empty on one side gives a large but finite term.
 PSI_FLOOR: Final = 1e-4
 
+#: Groups of the checks that are one figure each.
+REVIEW_RATE: Final = "review rate"
+BARELY_KNOWN: Final = "barely-known share"
+
 OK: Final = "ok"
 ALERT: Final = "alert"
 UNAVAILABLE: Final = "unavailable"
@@ -183,6 +187,15 @@ class Check:
     limit: float
     verdict: str
 
+    @property
+    def label(self) -> str:
+        """How reports name the check: ``cluster rate other``, ``PSI p_crafts``, ``review rate``."""
+        if self.group in ("decision", "reason", "cluster"):
+            return f"{self.group} rate {self.name}"
+        if self.group == "psi":
+            return f"PSI {self.name}"
+        return self.group
+
 
 @dataclass(frozen=True)
 class Distribution:
@@ -225,7 +238,7 @@ class MonitorReport:
             "warnings": list(self.warnings),
             "notes": list(self.notes),
             "limits": self.limits.to_dict(),
-            "checks": [asdict(c) for c in self.checks],
+            "checks": [{"label": c.label, **asdict(c)} for c in self.checks],
             "psi_bins": {"edges": list(PSI_EDGES), "floor": PSI_FLOOR},
             "distributions": [asdict(d) for d in self.distributions],
         }
@@ -322,10 +335,10 @@ def _known_words_check(
             else "no known_share value in one of the runs"
         )
         note = f"share of barely-known titles unavailable: {why}"
-        return Check("known words", name, ref, cur, None, limit, UNAVAILABLE), note
+        return Check(BARELY_KNOWN, name, ref, cur, None, limit, UNAVAILABLE), note
     change = cur - ref
     verdict = ALERT if abs(change) > limit else OK
-    return Check("known words", name, ref, cur, change, limit, verdict), None
+    return Check(BARELY_KNOWN, name, ref, cur, change, limit, verdict), None
 
 
 def _version_warnings(kind: str, reference: Counter[str], current: Counter[str]) -> list[str]:
@@ -395,7 +408,7 @@ def compare(
     verdict = ALERT if cur_review > limits.review_rate else OK
     checks.append(
         Check(
-            "review rate", "review", ref_review, cur_review, cur_review, limits.review_rate, verdict
+            REVIEW_RATE, "review", ref_review, cur_review, cur_review, limits.review_rate, verdict
         )
     )
 
@@ -481,7 +494,7 @@ def render_markdown(report: MonitorReport) -> str:
     heading = f"ALERT, {len(alerts)} limit(s) crossed" if alerts else "ok, no limit crossed"
     lines = [f"# akarclf monitor: {heading}", ""]
     if alerts:
-        crossed = ", ".join(f"{c.group} {c.name}" for c in alerts)
+        crossed = ", ".join(c.label for c in alerts)
         lines += [f"Crossed: {crossed}.", ""]
     for side, name, rows in (
         ("reference", report.reference_name, report.reference_rows),
@@ -507,7 +520,7 @@ def render_markdown(report: MonitorReport) -> str:
         ("cluster", "Top clusters"),
     ):
         lines += [f"## {title}", "", *_rate_table(group(name), "change")]
-    lines += ["## Review rate", "", *_rate_table(group("review rate"), "current")]
+    lines += ["## Review rate", "", *_rate_table(group(REVIEW_RATE), "current")]
     edges = ", ".join(f"{e:g}" for e in PSI_EDGES)
     lines += [
         "## Distributions (population stability index)",
@@ -524,7 +537,7 @@ def render_markdown(report: MonitorReport) -> str:
         ),
         "## Titles whose words the model barely knows",
         "",
-        *_rate_table(group("known words"), "change"),
+        *_rate_table(group(BARELY_KNOWN), "change"),
     ]
     return "\n".join(lines).rstrip() + "\n"
 
