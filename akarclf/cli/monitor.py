@@ -16,6 +16,7 @@ import json
 import math
 import sys
 import tomllib
+from array import array
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any, Final
@@ -171,8 +172,9 @@ def read_score_output(path: str) -> ScoreColumns:
     """
     texts: dict[str, list[str]] = {n: [] for n in OUTPUT_COLUMNS if n not in FLOAT_COLUMNS}
     allowed = {"decision": DECISIONS, "cluster": CLUSTERS}
-    probabilities: dict[str, list[float]] = {c: [] for c in CLUSTERS}
-    known: list[float] = []
+    # Floats in typed arrays (8 bytes each, not a Python object each): catalogues are large.
+    probabilities = {c: array("d") for c in CLUSTERS}
+    known = array("d")
     has_known = False
     for line, record in _rows(path):
         missing = [n for n in OUTPUT_COLUMNS if n not in record]
@@ -200,10 +202,10 @@ def read_score_output(path: str) -> ScoreColumns:
         decision=texts["decision"],
         reason=texts["reason"],
         cluster=texts["cluster"],
-        probabilities={c: np.array(v, dtype=np.float64) for c, v in probabilities.items()},
+        probabilities={c: np.frombuffer(v, dtype=np.float64) for c, v in probabilities.items()},
         model_version=texts["model_version"],
         policy_version=texts["policy_version"],
-        known_share=np.array(known, dtype=np.float64) if has_known else None,
+        known_share=np.frombuffer(known, dtype=np.float64) if has_known else None,
     )
 
 
