@@ -14,6 +14,7 @@ import csv
 import gzip
 import io
 import json
+import re
 import sys
 import zlib
 from collections import deque
@@ -404,6 +405,8 @@ class JsonlReader(RowReader):
         read_flag = FlagReader(flag_col)
         reserved = self._reserved
         decode = json.JSONDecoder().decode
+        keys = (title_col, flag_col)
+        title_key, flag_key = (json.dumps(key, ensure_ascii=False) for key in keys)
         for line, raw in enumerate(self._stream, start=1):
             if not raw.strip():
                 continue
@@ -427,7 +430,13 @@ class JsonlReader(RowReader):
                 detail = f"not a JSON object but {type(record).__name__}"
                 yield Reject(line, BAD_JSON, detail, _raw_text([(line, raw, "")]))
                 continue
-            twice = _repeated_key(text, (title_col, flag_col))
+            twice = (
+                _repeated_key(text, keys)
+                if text.count(title_key) > 1
+                or text.count(flag_key) > 1
+                or ("\\" in text and _ESCAPED_KEY.search(text))
+                else None
+            )
             if twice is not None:
                 detail = f"key {twice!r} appears more than once"
                 yield Reject(line, BAD_JSON, detail, _raw_text([(line, raw, "")]))
@@ -462,16 +471,18 @@ def _encodable(record: object) -> bool:
     return True
 
 
+#: A JSON string holding an escape that can spell a letter (``\\u``, ``\\/``), used as a key.
+_ESCAPED_KEY: Final = re.compile(r'\\[u/][^"]*"\s*:')
+
+
 def _repeated_key(text: str, keys: Sequence[str]) -> str | None:
-    """The first of ``keys`` that the JSON object ``text`` holds twice at its top level, if any.
+    """The first of ``keys`` that JSON object ``text`` holds twice at its top level, if any.
 
     :mod:`json` keeps the last of two equal keys, so ``{"cross_border": false,
-    "cross_border": true}`` would be read as whichever came last. The object is parsed again,
-    keeping every pair, only when a key's name occurs twice in the text or could be escaped.
+    "cross_border": true}`` would be read as whichever came last. The reader calls this (a
+    second parse, keeping every pair) only for a line that writes one of the keys twice or
+    writes some key with an escape (``\\u0063ross_border``).
     """
-    quoted = [json.dumps(key, ensure_ascii=False) for key in keys]
-    if "\\u" not in text and "\\/" not in text and all(text.count(q) < 2 for q in quoted):
-        return None
     pairs: list[list[tuple[str, Any]]] = []
 
     def keep(items: list[tuple[str, Any]]) -> dict[str, Any]:
