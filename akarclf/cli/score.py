@@ -14,6 +14,7 @@ import datetime as dt
 import os
 import signal
 import sys
+import textwrap
 from collections.abc import Sequence
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -45,10 +46,12 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "score",
         help="score a CSV or JSONL file of listings (cluster, probabilities, decision)",
-        description="Classify every listing of INPUT and decide block/review/allow for "
-        "cross-border sellers. Every input column is kept and cluster, confidence, p_<cluster>, "
-        "decision, reason, model_version and policy_version are appended. Rows that cannot be "
-        "scored go to the rejects file with their line number and reason.",
+        description=textwrap.fill(
+            "Classify every listing of INPUT and decide block/review/allow for cross-border "
+            "sellers. Every input column is kept and cluster, confidence, p_<cluster>, "
+            "decision, reason, model_version and policy_version are appended. Rows that "
+            "cannot be scored go to the rejects file with their line number and reason."
+        ),
         epilog=EXIT_STATUS_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
