@@ -100,7 +100,7 @@ def format_csv_rows(
 
 
 def csv_header(columns: Sequence[str]) -> str:
-    """One CSV line (a header, a rejects row) of text cells."""
+    """One CSV line of text cells: the output's header, or a row of the rejects file."""
     return ",".join(map(_csv_cell, columns)) + "\n"
 
 
