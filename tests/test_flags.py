@@ -133,7 +133,7 @@ def test_many_names_first_bad_position(values: object, position: int, shown: str
 def test_many_rejects_a_single_string_and_2d_input() -> None:
     with pytest.raises(TypeError, match="not a single string"):
         parse_cross_border_many("yes")
-    with pytest.raises(ValueError, match="one-dimensional"):
+    with pytest.raises(TypeError, match="one-dimensional"):
         parse_cross_border_many(np.ones((2, 2)))
 
 

@@ -188,10 +188,10 @@ def check(report: Any, group: str, name: str) -> Any:
 
 def test_decisions_and_reasons_are_the_gates() -> None:
     from akarclf.evaluation import monitor
-    from akarclf.gate import decide
+    from akarclf.gate import decision
 
-    assert monitor.DECISIONS == decide.DECISIONS
-    assert monitor.REASONS == decide.REASONS
+    assert monitor.DECISIONS == decision.DECISIONS
+    assert monitor.REASONS == decision.REASONS
 
 
 # --- PSI ---------------------------------------------------------------------------------------

@@ -5,16 +5,26 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import os
 import re
 import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from akarclf.clusters import PROTECTABLE_CLUSTERS
 from akarclf.evaluation.tuning import policy_summary
-from akarclf.gate.policy import Policy, PolicyError, as_date, load_policy
+from akarclf.gate.policy import (
+    MAX_POLICY_BYTES,
+    Policy,
+    PolicyError,
+    as_date,
+    closure_warning,
+    load_policy,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -302,3 +312,83 @@ def test_policy_pickles_to_an_equal_policy() -> None:
     assert restored == policy
     assert restored.label == policy.label
     assert dict(restored.provenance) == dict(policy.provenance)
+
+
+# --- hostile policy files (issue 15, item 8) -------------------------------------------------
+
+#: Every value TOML can parse to, nested a little.
+toml_leaf = st.one_of(
+    st.integers(min_value=-(2**80), max_value=2**80),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.booleans(),
+    st.text(max_size=12),
+    st.sampled_from(["textile_fashion", "crafts", "other", "review", "block", "2021-08-01"]),
+    st.dates(),
+    st.datetimes(),
+    st.times(),
+)
+toml_value = st.recursive(
+    toml_leaf,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
+    max_leaves=6,
+)
+FIELDS = [
+    "policy",
+    "policy.id",
+    "policy.version",
+    "thresholds",
+    "thresholds.block",
+    "thresholds.review",
+    "fallbacks",
+    "fallbacks.unknown_seller",
+    "fallbacks.empty_title",
+    "protected",
+    "protected.0",
+    "protected.0.cluster",
+    "protected.0.closed_from",
+    "provenance",
+]
+
+
+@given(st.sampled_from(FIELDS), toml_value)
+def test_any_value_in_any_field_loads_or_is_a_policy_error(path: str, value: Any) -> None:
+    try:
+        policy = Policy.from_dict(_changed(path, value), source="fuzz.toml")
+    except PolicyError as error:
+        assert "fuzz.toml" in str(error)
+    else:
+        assert 0.0 <= policy.review_threshold <= policy.block_threshold <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\xff\xfe[\x00p\x00", r"not UTF-8 text \(byte 0"),
+        (b"a = " + b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (b"x" * (MAX_POLICY_BYTES + 1), "bytes; a policy is at most"),
+    ],
+)
+def test_unreadable_policy_files_are_policy_errors_naming_them(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_bytes(content)
+    with pytest.raises(PolicyError, match=rf"policy file {re.escape(str(path))}.*{message}"):
+        load_policy(path)
+
+
+def test_a_directory_or_fifo_is_not_read_as_a_policy(tmp_path: Path) -> None:
+    with pytest.raises(PolicyError, match="is a directory"):
+        load_policy(tmp_path)
+    fifo = tmp_path / "policy.toml"
+    os.mkfifo(fifo)  # reading it would block until a writer came: refused without opening
+    with pytest.raises(PolicyError, match="is not a regular file"):
+        load_policy(fifo)
+
+
+def test_closure_warning_names_the_first_closing_date() -> None:
+    policy = Policy.from_dict(_changed("protected.0.closed_from", dt.date(2099, 8, 1)))
+    warning = closure_warning(policy, dt.date(2021, 12, 31))
+    assert warning is not None
+    assert "closes no cluster on 2021-12-31 (the first closed_from is 2022-01-01)" in warning
+    assert closure_warning(policy, dt.date(2022, 1, 1)) is None

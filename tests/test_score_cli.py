@@ -156,14 +156,14 @@ def test_missing_input_and_bad_policy_exit_2(stub: None, tmp_path: Path) -> None
     assert main([str(source), "-o", str(tmp_path / "o.csv"), "--policy", str(policy)]) == 2
 
 
-def test_unreadable_input_and_model_failure_exit_1(
+def test_unreadable_input_exits_2_and_model_failure_exits_1(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
     monkeypatch.setattr(workers, "load_model", lambda path: StubModel())
-    assert main([str(empty), "-o", str(tmp_path / "o.csv")]) == 1
-    assert "empty" in capsys.readouterr().err
+    assert main([str(empty), "-o", str(tmp_path / "o.csv")]) == 2
+    assert f"{empty}: empty" in capsys.readouterr().err
 
     class Broken(StubModel):
         def predict_proba(self, titles):  # type: ignore[no-untyped-def]

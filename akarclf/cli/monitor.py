@@ -24,6 +24,7 @@ from typing import IO, Any, Final
 import numpy as np
 
 from akarclf.clusters import CLUSTERS
+from akarclf.errors import AkarclfError
 from akarclf.evaluation.monitor import (
     DECISIONS,
     Limits,
@@ -49,7 +50,7 @@ KNOWN_SHARE: Final = "known_share"
 _SUM_TOLERANCE: Final = 0.01
 
 
-class BadInputError(ValueError):
+class BadInputError(AkarclfError, ValueError):
     """A file that cannot be compared: missing, not a score output, or a bad value."""
 
 

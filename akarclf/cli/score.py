@@ -2,8 +2,9 @@
 
 A thin shell over :func:`akarclf.scoring.score_file`: it parses the options, turns SIGTERM into
 the same clean stop as Ctrl-C (no partial output file), prints the run summary on stderr and
-maps the outcome to the exit status: 0 every row scored, 3 some rows rejected, 2 usage error,
-1 anything else, 130 interrupted by Ctrl-C, 143 by SIGTERM.
+maps the outcome to the exit status (the table in :mod:`akarclf.cli`): 0 every row scored,
+3 some rows rejected, 2 usage error or an input file or policy that cannot be used, 1 any other
+error, 130 interrupted by Ctrl-C, 143 by SIGTERM.
 """
 
 from __future__ import annotations
@@ -13,18 +14,22 @@ import datetime as dt
 import os
 import signal
 import sys
+import textwrap
 from collections.abc import Sequence
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from akarclf.cli import (
+    EXIT_FAILURE,
+    EXIT_INTERRUPTED,
+    EXIT_STATUS_HELP,
+    EXIT_TERMINATED,
+    EXIT_USAGE,
+)
 from akarclf.cli.arguments import integer_at_least
 
-EXIT_OK = 0
-EXIT_FAILURE = 1
-EXIT_USAGE = 2
-EXIT_REJECTS = 3
-EXIT_INTERRUPTED = 130
-EXIT_TERMINATED = 143
+if TYPE_CHECKING:
+    from akarclf.gate.policy import Policy
 
 
 def _date(text: str) -> dt.date:
@@ -41,11 +46,14 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "score",
         help="score a CSV or JSONL file of listings (cluster, probabilities, decision)",
-        description="Classify every listing of INPUT and decide block/review/allow for "
-        "cross-border sellers. Every input column is kept and cluster, confidence, p_<cluster>, "
-        "decision, reason, model_version and policy_version are appended. Rows that cannot be "
-        "scored go to the rejects file with their line number and reason. Exit status: 0 all "
-        "rows scored, 3 some rejected, 2 usage error, 1 other failure.",
+        description=textwrap.fill(
+            "Classify every listing of INPUT and decide block/review/allow for cross-border "
+            "sellers. Every input column is kept and cluster, confidence, p_<cluster>, "
+            "decision, reason, model_version and policy_version are appended. Rows that "
+            "cannot be scored go to the rejects file with their line number and reason."
+        ),
+        epilog=EXIT_STATUS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("input", metavar="INPUT", help="CSV or JSONL file, .gz allowed, - = stdin")
     parser.add_argument(
@@ -153,10 +161,26 @@ def _load_model_for_good(path: str | None) -> None:
     gc.freeze()
 
 
+def _policy_and_date(args: argparse.Namespace) -> tuple[Policy, dt.date]:
+    """The policy and decision date of the run; a warning on stderr when the policy closes no
+    cluster on that date (every cross-border listing would be allowed: likely a typo)."""
+    from akarclf.gate.policy import PolicyError, closure_warning, load_policy, today_utc
+
+    try:
+        policy = load_policy(args.policy)
+    except FileNotFoundError:
+        raise PolicyError(f"policy file not found: {args.policy}") from None
+    on = today_utc() if args.on is None else args.on
+    warning = closure_warning(policy, on)
+    if warning:
+        print(f"akarclf score: warning: {warning}", file=sys.stderr)
+    return policy, on
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``akarclf score``; returns the exit status."""
     from akarclf.gate.policy import PolicyError
-    from akarclf.scoring.readers import InputError, UsageError
+    from akarclf.scoring.readers import InputError, UsageError, check_input
     from akarclf.scoring.runner import score_file
 
     def fail(status: int, message: str) -> int:
@@ -166,13 +190,15 @@ def run(args: argparse.Namespace) -> int:
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     previous = _install_sigterm()
     try:
+        check_input(args.input)  # before the model loads: a wrong path is reported at once
+        policy, on = _policy_and_date(args)
         _load_model_for_good(args.model)
         summary = score_file(
             args.input,
             args.output,
             model=args.model,
-            policy=args.policy,
-            on=args.on,
+            policy=policy,
+            on=on,
             title_col=args.title_col,
             cross_border_col=args.cross_border_col,
             format=args.format,
@@ -185,10 +211,8 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt as stop:
         print("akarclf score: interrupted; no output file was written", file=sys.stderr)
         return EXIT_TERMINATED if isinstance(stop, _Terminated) else EXIT_INTERRUPTED
-    except (UsageError, PolicyError) as error:
+    except (UsageError, InputError, PolicyError) as error:
         return fail(EXIT_USAGE, str(error))
-    except InputError as error:
-        return fail(EXIT_FAILURE, f"{args.input}: {error}")
     except BrokenPipeError:
         # The reader of stdout went away (e.g. `| head`): silence the final flush at exit.
         devnull = os.open(os.devnull, os.O_WRONLY)

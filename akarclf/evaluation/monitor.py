@@ -32,9 +32,10 @@ from typing import Any, Final
 import numpy as np
 
 from akarclf.clusters import CLUSTERS, PROTECTABLE_CLUSTERS
+from akarclf.errors import AkarclfError
 
 #: Decisions and reason codes in report order, the gate's own (unknown ones follow, sorted).
-#: Copies of :data:`akarclf.gate.decide.DECISIONS` and ``REASONS``, which a test keeps equal:
+#: Copies of :data:`akarclf.gate.decision.DECISIONS` and ``REASONS``, which a test keeps equal:
 #: importing the gate loads scikit-learn, which the monitor does not need.
 DECISIONS: Final = ("block", "review", "allow")
 REASONS: Final = (
@@ -69,7 +70,7 @@ ALERT: Final = "alert"
 UNAVAILABLE: Final = "unavailable"
 
 
-class LimitsError(ValueError):
+class LimitsError(AkarclfError, ValueError):
     """A limits mapping (or file) with an unknown key or an unusable value; names the key."""
 
 

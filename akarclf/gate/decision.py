@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import json
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Protocol, overload
@@ -37,6 +38,8 @@ from akarclf.gate.flags import (
     CROSS_BORDER,
     DOMESTIC,
     UNKNOWN_FLAG,
+    check_ordered,
+    is_missing,
     parse_cross_border,
     parse_cross_border_many,
 )
@@ -303,7 +306,31 @@ def _default_model() -> ClusterModel:
 
 
 def _is_scalar_flag(value: object) -> bool:
-    return value is None or isinstance(value, (str, bool, int, float, np.generic))
+    return isinstance(value, (str, bool, int, float, np.generic)) or is_missing(value)
+
+
+def _check_model_and_policy(model: object, policy: object) -> None:
+    """A path (or anything else) given where a loaded model or policy belongs is a TypeError
+    that says what to pass, before any work."""
+    if isinstance(model, (str, bytes, os.PathLike)):
+        raise TypeError(
+            f"model must be a loaded model, not the path {model!r}: "
+            "pass model=akarclf.load_model(path)"
+        )
+    if model is not None and not callable(getattr(model, "predict_proba", None)):
+        raise TypeError(
+            f"model must be a classifier with predict_proba and classes_ "
+            f"(akarclf.load_model()), got {type(model).__name__}"
+        )
+    if isinstance(policy, (str, bytes, os.PathLike)):
+        raise TypeError(
+            f"policy must be a Policy, not the path {policy!r}: "
+            "pass policy=akarclf.load_policy(path)"
+        )
+    if policy is not None and not isinstance(policy, Policy):
+        raise TypeError(
+            f"policy must be an akarclf Policy (akarclf.load_policy()), got {type(policy).__name__}"
+        )
 
 
 @overload
@@ -349,6 +376,7 @@ def decide(
     clusters) to today in UTC. ``explain=True`` adds the model's evidence n-grams to each
     record (one ``explain`` call per title: slower).
     """
+    _check_model_and_policy(model, policy)
     single = isinstance(titles, str)
     title_list: list[str]
     if isinstance(titles, str):
@@ -356,9 +384,8 @@ def decide(
             raise TypeError("a single title takes a single cross_border flag")
         title_list = [titles]
     else:
-        if isinstance(titles, Mapping):
-            raise TypeError("titles must be a str or a sequence of str, not a mapping")
-        title_list = [check_title(t, i) for i, t in enumerate(titles)]
+        checked = check_ordered(titles, "titles")
+        title_list = [check_title(t, i) for i, t in enumerate(checked)]
     if _is_scalar_flag(cross_border):
         flags = np.full(len(title_list), parse_cross_border(cross_border), dtype=np.int8)
     elif isinstance(cross_border, Iterable):

@@ -11,7 +11,7 @@ decide a restriction on a typo.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Set
 from typing import Final
 
 import numpy as np
@@ -37,7 +37,8 @@ def _unreadable(value: object, position: int | None) -> ValueError:
     return ValueError(f"{where} is not readable: {value!r:.60} ({_EXPECTED})")
 
 
-def _is_missing(value: object) -> bool:
+def is_missing(value: object) -> bool:
+    """Whether ``value`` is a missing flag: None, NaN or ``pandas.NA``."""
     if value is None:
         return True
     if isinstance(value, (float, np.floating)):
@@ -56,7 +57,7 @@ def parse_cross_border(value: object, position: int | None = None) -> int:
     """
     if isinstance(value, (bool, np.bool_)):
         return CROSS_BORDER if value else DOMESTIC
-    if _is_missing(value):
+    if is_missing(value):
         return UNKNOWN_FLAG
     if isinstance(value, (int, np.integer, float, np.floating)):
         if value == 1:
@@ -72,6 +73,33 @@ def parse_cross_border(value: object, position: int | None = None) -> int:
         if code is not None:
             return code
     raise _unreadable(value, position)
+
+
+def check_ordered(values: object, name: str) -> Iterable[object]:
+    """``values`` when it is an ordered one-dimensional collection (a list, tuple, array, Series,
+    iterator); else a ``TypeError`` saying what to pass.
+
+    Answers are matched to inputs by position, so a set (no order), a mapping, a 2-d array or
+    DataFrame (iterating gives its rows or column names) and bytes (iterating gives integers)
+    are refused rather than read in some order.
+    """
+    kind = type(values).__name__
+    if isinstance(values, (bytes, bytearray, memoryview)):
+        raise TypeError(f"{name} must be text, not {kind}: decode it first (.decode('utf-8'))")
+    if isinstance(values, (Set, Mapping)):
+        raise TypeError(
+            f"{name} must be an ordered sequence (list, tuple, array, Series), not a {kind}: "
+            "results are matched to inputs by position"
+        )
+    if not isinstance(values, Iterable):
+        raise TypeError(f"{name} must be a sequence (list, tuple, array, Series), got {kind}")
+    ndim = getattr(values, "ndim", 1)
+    if ndim != 1:
+        raise TypeError(
+            f"{name} must be one-dimensional, got a {ndim}-d {kind}: pass one column "
+            "(e.g. frame['title'])"
+        )
+    return values
 
 
 def _as_array(values: Iterable[object]) -> np.ndarray:
@@ -91,8 +119,9 @@ def parse_cross_border_many(values: Iterable[object] | np.ndarray) -> np.ndarray
     Raises ``ValueError`` on the first unreadable value, naming its position. Numeric and bool
     arrays are converted without a Python loop; text is parsed once per distinct value.
     """
-    if isinstance(values, (str, bytes)):
+    if isinstance(values, str):
         raise TypeError("cross_border must be a sequence of flags, not a single string")
+    check_ordered(values, "cross_border")
     array = values if isinstance(values, np.ndarray) else _as_array(values)
     if array.ndim != 1:
         raise ValueError(f"cross_border must be one-dimensional, got shape {array.shape}")

@@ -34,6 +34,7 @@ import json
 import math
 import numbers
 import re
+import stat
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -50,6 +51,10 @@ from akarclf.errors import AkarclfError
 ACTIONS: Final[tuple[str, ...]] = ("block", "review", "allow")
 
 DEFAULT_POLICY_RESOURCE: Final = "default_policy.toml"
+
+#: The largest policy file read, in bytes: a policy is a few tables, so anything bigger is the
+#: wrong file, and it is refused before it is read into memory.
+MAX_POLICY_BYTES: Final = 1 << 20
 
 _TOP_KEYS: Final = ("policy", "thresholds", "fallbacks", "protected", "provenance")
 _POLICY_KEYS: Final = ("id", "version")
@@ -123,13 +128,9 @@ class Policy:
 
     @classmethod
     def from_toml(cls, path: str | Path) -> Policy:
-        """Read and validate a policy file."""
+        """Read and validate a policy file; every failure is a :class:`PolicyError` naming it."""
         path = Path(path)
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as error:
-            raise PolicyError(f"policy file {path}: not valid TOML: {error}") from error
-        return cls.from_dict(data, source=str(path))
+        return cls.from_dict(_parse_toml(_read_policy_text(path), path), source=str(path))
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], source: str | None = None) -> Policy:
@@ -249,7 +250,7 @@ def today_utc() -> dt.date:
 @lru_cache(maxsize=1)
 def _default_policy() -> Policy:
     resource = resources.files("akarclf.gate").joinpath(DEFAULT_POLICY_RESOURCE)
-    data = tomllib.loads(resource.read_text(encoding="utf-8"))
+    data = _parse_toml(resource.read_text(encoding="utf-8"), DEFAULT_POLICY_RESOURCE)
     return Policy.from_dict(data, source=f"akarclf/gate/{DEFAULT_POLICY_RESOURCE}")
 
 
@@ -258,6 +259,60 @@ def load_policy(path: str | Path | None = None) -> Policy:
     if path is None:
         return _default_policy()
     return Policy.from_toml(path)
+
+
+def closure_warning(policy: Policy, on: dt.date) -> str | None:
+    """Why ``policy`` protects nothing on date ``on``, or None when some cluster is closed.
+
+    With no cluster closed, every cross-border listing is allowed whatever the model says; on
+    a real run that is most often a typo in a ``closed_from`` date (2099 for 2019), so a batch
+    run says so instead of silently allowing everything.
+    """
+    if policy.protected_on(on):
+        return None
+    first = min(policy.closures.values())
+    return (
+        f"policy {policy.label} closes no cluster on {as_date(on).isoformat()} (the first "
+        f"closed_from is {first.isoformat()}): every cross-border listing will be allowed"
+    )
+
+
+def _read_policy_text(path: Path) -> str:
+    """The text of policy file ``path``; only a regular UTF-8 file of at most
+    :data:`MAX_POLICY_BYTES` is read (a FIFO would block for ever, a device never end). Any
+    other failure than a missing file is a :class:`PolicyError` naming it."""
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            what = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+            raise PolicyError(f"policy file {path} is {what}")
+        if info.st_size > MAX_POLICY_BYTES:
+            raise PolicyError(
+                f"policy file {path} is {info.st_size:,} bytes; a policy is at most "
+                f"{MAX_POLICY_BYTES:,}: is it the right file?"
+            )
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise  # a missing file stays FileNotFoundError, as for every other file
+    except OSError as error:
+        reason = error.strerror or error
+        raise PolicyError(f"policy file {path}: cannot be read: {reason}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise PolicyError(
+            f"policy file {path}: not UTF-8 text (byte {error.start}: {error.reason}); "
+            "save it as UTF-8"
+        ) from None
+
+
+def _parse_toml(text: str, source: object) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise PolicyError(f"policy file {source}: not valid TOML: {error}") from error
+    except RecursionError:
+        raise PolicyError(f"policy file {source}: nested too deeply to be a policy") from None
 
 
 # --- validation -------------------------------------------------------------------------------
@@ -301,6 +356,10 @@ def _read_closures(entries: object, where: str) -> dict[str, dt.date]:
             if key not in entry:
                 raise PolicyError(f"{where}: {what} needs {key!r}")
         cluster = entry["cluster"]
+        if not isinstance(cluster, str):
+            raise PolicyError(
+                f"{where}: {what}: cluster must be a string, got {type(cluster).__name__}"
+            )
         if cluster in closures:
             raise PolicyError(f"{where}: duplicate cluster {cluster!r} in {what}")
         closures[cluster] = _read_date(entry["closed_from"], f"{where}: {what} ({cluster!r})")
@@ -356,7 +415,11 @@ def _validate(policy: Policy) -> None:
     for key, number in thresholds.items():
         if isinstance(number, bool) or not isinstance(number, numbers.Real):
             raise PolicyError(f"thresholds.{key} must be a number, got {number!r}")
-        if not 0.0 <= float(number) <= 1.0:  # also rejects NaN
+        try:
+            inside = 0.0 <= float(number) <= 1.0  # False for NaN
+        except OverflowError:  # an integer too large for a float
+            inside = False
+        if not inside:
             raise PolicyError(f"thresholds.{key} = {number!r} is not within [0, 1]")
     if policy.review_threshold > policy.block_threshold:
         raise PolicyError(

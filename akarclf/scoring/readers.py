@@ -4,7 +4,8 @@ Input is read as bytes, one physical line at a time, so that each line keeps its
 its raw bytes: a record that fails (bad quoting, wrong field count, invalid UTF-8, empty
 title, unreadable cross-border value) is reported with the physical line where it starts and
 its text as read, and reading goes on with the next record. Only the current chunk is held
-in memory.
+in memory. A file that cannot be read at all (no header, a directory, corrupt gzip data) is an
+:class:`InputError` naming it.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import csv
 import gzip
 import io
 import json
+import re
 import sys
+import zlib
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +31,7 @@ from akarclf.scoring.rows import (
     ASSUMED_CROSS_BORDER,
     BAD_ENCODING,
     BAD_JSON,
+    FIELD_TOO_LONG,
     MALFORMED_CSV,
     OUTPUT_KEY_CLASH,
     FlagReader,
@@ -41,6 +45,9 @@ FORMATS: Final = ("csv", "jsonl")
 
 _EXTENSIONS: Final = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 _GZIP_MAGIC: Final = b"\x1f\x8b"
+_BOM: Final = "\ufeff"
+#: What :mod:`csv` says when a field passes :func:`csv.field_size_limit`.
+_FIELD_LIMIT_ERROR: Final = "field larger than field limit"
 
 RejectSink = Callable[[Reject], None]
 
@@ -50,7 +57,21 @@ class UsageError(AkarclfError, ValueError):
 
 
 class InputError(AkarclfError, ValueError):
-    """The input cannot be read at all (no header, unreadable header)."""
+    """The input cannot be read at all (no header, unreadable header, corrupt gzip data)."""
+
+
+def check_input(path: str | Path) -> None:
+    """Refuse an input path that names nothing or a directory, before any work starts.
+
+    Anything else that can be opened is read as a stream: a regular file, but also a FIFO or
+    ``/dev/stdin`` (``akarclf score <(zcat part-*.gz)`` hands the command a pipe).
+    """
+    if str(path) == "-":
+        return
+    if Path(path).is_dir():
+        raise UsageError(f"input {path} is a directory, not a file")
+    if not Path(path).exists():
+        raise UsageError(f"input file not found: {path}")
 
 
 def format_for(path: str | Path, explicit: str | None = None) -> str | None:
@@ -72,7 +93,10 @@ def open_input(path: str | Path) -> Iterator[IO[bytes]]:
         raw: IO[bytes] = sys.stdin.buffer
         close = False
     else:
-        raw = open(path, "rb")  # noqa: SIM115 - closed below
+        try:
+            raw = open(path, "rb")  # noqa: SIM115 - closed below
+        except OSError as error:
+            raise InputError(f"{path}: cannot be read: {error.strerror or error}") from None
         close = True
     try:
         buffered: Any = raw if hasattr(raw, "peek") else io.BufferedReader(raw)
@@ -148,19 +172,36 @@ class RowReader:
             yield Chunk(rows, titles, np.array(flags, dtype=np.int8), first)
 
 
+def _physical_lines(stream: Iterable[bytes], source: str) -> Iterator[bytes]:
+    """The lines of ``stream``; a read that fails (truncated or corrupt gzip data, an I/O
+    error) ends the run with an :class:`InputError` naming ``source`` and the last good line."""
+    count = 0
+    try:
+        for count, line in enumerate(stream, start=1):  # noqa: B007 - count is read below
+            yield line
+    except (EOFError, OSError, zlib.error) as error:
+        what = "compressed data is truncated or corrupt" if _is_gzip_error(error) else "read failed"
+        raise InputError(f"{source}: {what} after line {count}: {error}") from None
+
+
+def _is_gzip_error(error: BaseException) -> bool:
+    return isinstance(error, (EOFError, gzip.BadGzipFile, zlib.error))
+
+
 def _raw_text(lines: Sequence[tuple[int, bytes, str]]) -> str:
     """The physical lines of a record as text for the rejects file (bad bytes as ``\\xNN``)."""
     return b"".join(line[1] for line in lines).decode("utf-8", "backslashreplace").rstrip("\r\n")
 
 
 def _record_text(lines: Sequence[tuple[int, bytes, str]]) -> str:
-    """A well-formed record exactly as written, without its line terminator."""
+    """A well-formed record exactly as written, without its line terminator.
+
+    Every trailing CR and LF is terminator: a valid record ends in a closing quote or in an
+    unquoted field, which cannot hold a CR. ``\\r\\r\\n`` (what ``csv.writer`` writes on Windows
+    to a file opened without ``newline=''``) ends a record like ``\\n``.
+    """
     text = lines[0][2] if len(lines) == 1 else "".join(line[2] for line in lines)
-    if text.endswith("\n"):
-        text = text[:-1]
-    if text.endswith("\r"):
-        text = text[:-1]
-    return text
+    return text.rstrip("\r\n")
 
 
 class _LineFeed:
@@ -168,10 +209,11 @@ class _LineFeed:
 
     Lines are decoded one at a time; an invalid UTF-8 line is decoded with ``surrogateescape``
     and marked, so the record it belongs to can be rejected without stopping the reader. Lines
-    can be pushed back to be parsed again (resynchronising after a bad quote).
+    can be pushed back to be parsed again (resynchronising after a bad quote). A byte order mark
+    is dropped before the first line is parsed, so that a quoted first header stays quoted.
     """
 
-    def __init__(self, source: IO[bytes]) -> None:
+    def __init__(self, source: Iterable[bytes]) -> None:
         self._source = iter(source)
         self._pending: deque[tuple[int, bytes]] = deque()
         self.lineno = 0
@@ -193,6 +235,8 @@ class _LineFeed:
         except UnicodeDecodeError:
             self.bad_lines += 1
             text = raw.decode("utf-8", "surrogateescape")
+        if lineno == 1 and text.startswith(_BOM):
+            text = text[1:]
         self.taken.append((lineno, raw, text))
         return text
 
@@ -211,18 +255,23 @@ class CsvReader(RowReader):
 
     ``cross_border_col`` None means "use ``cross_border`` if the header has it"; a name given
     explicitly must exist. Without a cross-border column every row is flagged cross-border.
+    A column the reader uses may appear only once in the header (which one to read would be a
+    guess). In a file of one column a blank line is a row with an empty title (rejected), not
+    a line to skip: dropping it would lose a row. ``source`` names the input in errors.
     """
 
     def __init__(
         self,
-        stream: IO[bytes],
+        stream: Iterable[bytes],
         *,
         title_col: str = "title",
         cross_border_col: str | None = None,
         reserved: Sequence[str] = (),
+        source: str = "input",
     ) -> None:
         super().__init__()
-        self._feed = _LineFeed(stream)
+        self.source = source
+        self._feed = _LineFeed(_physical_lines(stream, source))
         self._reader = csv.reader(self._feed, strict=True)
         self.header = self._read_header()
         clash = [name for name in reserved if name in self.header]
@@ -241,6 +290,14 @@ class CsvReader(RowReader):
         self._flag_index = (
             None if self.cross_border_col is None else self.header.index(self.cross_border_col)
         )
+        for name in (title_col, self.cross_border_col):
+            positions = [i + 1 for i, column in enumerate(self.header) if column == name]
+            if len(positions) > 1:
+                raise UsageError(
+                    f"{source}: the header names {len(positions)} columns {name!r} (columns "
+                    f"{', '.join(map(str, positions))}); which one to read is ambiguous: "
+                    "rename the others"
+                )
 
     def _read_header(self) -> list[str]:
         while True:
@@ -248,17 +305,17 @@ class CsvReader(RowReader):
             try:
                 header = next(self._reader)
             except StopIteration:
-                raise InputError("input is empty: expected a header line") from None
+                raise InputError(f"{self.source}: empty: expected a header line") from None
             except csv.Error as error:
-                raise InputError(f"line 1: header is not valid CSV: {error}") from None
+                line = self._feed.lineno
+                raise InputError(
+                    f"{self.source}: line {line}: header is not valid CSV: {error}"
+                ) from None
             if self._feed.bad_lines:
-                raise InputError("header line is not valid UTF-8")
+                raise InputError(f"{self.source}: header line is not valid UTF-8")
             self._feed.take()
             if header:
-                break
-        if header[0].startswith("\ufeff"):
-            header[0] = header[0][1:]
-        return header
+                return header
 
     def _records(self) -> Iterator[tuple[int, Any, str, int] | Reject]:
         feed, reader = self._feed, self._reader
@@ -273,11 +330,17 @@ class CsvReader(RowReader):
             except StopIteration:
                 return
             except csv.Error as error:
-                yield self._resync(feed.take(), f"malformed CSV: {error}")
+                if str(error).startswith(_FIELD_LIMIT_ERROR):
+                    detail = f"a field is longer than {csv.field_size_limit()} characters"
+                    yield self._resync(feed.take(), detail, FIELD_TOO_LONG)
+                else:
+                    yield self._resync(feed.take(), f"malformed CSV: {error}")
                 continue
             lines = feed.take()
-            if not fields:  # an empty line is not a row
-                continue
+            if not fields:
+                if width > 1:  # a blank line between records of several fields: not a row
+                    continue
+                fields = [""]
             line = lines[0][0]
             if len(fields) != width:
                 yield self._resync(
@@ -301,7 +364,9 @@ class CsvReader(RowReader):
                 self.stats.assumed_cross_border += 1
             yield line, _record_text(lines), title, flag
 
-    def _resync(self, lines: list[tuple[int, bytes, str]], detail: str) -> Reject:
+    def _resync(
+        self, lines: list[tuple[int, bytes, str]], detail: str, reason: str = MALFORMED_CSV
+    ) -> Reject:
         """Reject the first line of a broken record and parse the lines after it again.
 
         An unbalanced quote makes the parser swallow the following lines into one field; only
@@ -309,26 +374,29 @@ class CsvReader(RowReader):
         """
         if len(lines) > 1:
             self._feed.push_back(lines[1:])
-        return Reject(lines[0][0], MALFORMED_CSV, detail, _raw_text(lines[:1]))
+        return Reject(lines[0][0], reason, detail, _raw_text(lines[:1]))
 
 
 class JsonlReader(RowReader):
     """Rows of a JSON Lines file: one object per line, kept as the text it was read as.
 
     A record without the cross-border key is flagged cross-border (counted in the stats); a
-    key present with ``null`` or ``""`` is an unknown seller.
+    key present with ``null`` or ``""`` is an unknown seller. A record that names the title or
+    cross-border key twice, or is nested too deeply to parse, is rejected.
     """
 
     def __init__(
         self,
-        stream: IO[bytes],
+        stream: Iterable[bytes],
         *,
         title_col: str = "title",
         cross_border_col: str | None = None,
         reserved: Sequence[str] = (),
+        source: str = "input",
     ) -> None:
         super().__init__()
-        self._stream = stream
+        self.source = source
+        self._stream = _physical_lines(stream, source)
         self.title_col = title_col
         self.cross_border_col: str = cross_border_col or "cross_border"
         self._reserved = frozenset(reserved)
@@ -338,6 +406,8 @@ class JsonlReader(RowReader):
         read_flag = FlagReader(flag_col)
         reserved = self._reserved
         decode = json.JSONDecoder().decode
+        keys = (title_col, flag_col)
+        title_key, flag_key = (json.dumps(key, ensure_ascii=False) for key in keys)
         for line, raw in enumerate(self._stream, start=1):
             if not raw.strip():
                 continue
@@ -346,13 +416,30 @@ class JsonlReader(RowReader):
             except UnicodeDecodeError:
                 yield Reject(line, BAD_ENCODING, "not valid UTF-8", _raw_text([(line, raw, "")]))
                 continue
+            if line == 1 and text.startswith(_BOM):
+                text = text[1:]
             try:
                 record = decode(text)
             except ValueError as error:
                 yield Reject(line, BAD_JSON, f"not JSON: {error}", _raw_text([(line, raw, "")]))
                 continue
+            except RecursionError:
+                detail = "not JSON this reader can parse: nested too deeply"
+                yield Reject(line, BAD_JSON, detail, _raw_text([(line, raw, "")]))
+                continue
             if not isinstance(record, dict):
                 detail = f"not a JSON object but {type(record).__name__}"
+                yield Reject(line, BAD_JSON, detail, _raw_text([(line, raw, "")]))
+                continue
+            twice = (
+                _repeated_key(text, keys)
+                if text.count(title_key) > 1
+                or text.count(flag_key) > 1
+                or ("\\" in text and _ESCAPED_KEY.search(text))
+                else None
+            )
+            if twice is not None:
+                detail = f"key {twice!r} appears more than once"
                 yield Reject(line, BAD_JSON, detail, _raw_text([(line, raw, "")]))
                 continue
             if ("\\ud" in text or "\\uD" in text) and not _encodable(record):
@@ -380,9 +467,32 @@ class JsonlReader(RowReader):
 def _encodable(record: object) -> bool:
     try:
         json.dumps(record, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
+    except (UnicodeEncodeError, RecursionError):
         return False
     return True
+
+
+#: A JSON string holding an escape that can spell a letter (``\\u``, ``\\/``), used as a key.
+_ESCAPED_KEY: Final = re.compile(r'\\[u/][^"]*"\s*:')
+
+
+def _repeated_key(text: str, keys: Sequence[str]) -> str | None:
+    """The first of ``keys`` that JSON object ``text`` holds twice at its top level, if any.
+
+    :mod:`json` keeps the last of two equal keys, so ``{"cross_border": false,
+    "cross_border": true}`` would be read as whichever came last. The reader calls this (a
+    second parse, keeping every pair) only for a line that writes one of the keys twice or
+    writes some key with an escape (``\\u0063ross_border``).
+    """
+    pairs: list[list[tuple[str, Any]]] = []
+
+    def keep(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        pairs.append(items)
+        return dict(items)
+
+    json.loads(text, object_pairs_hook=keep)
+    top = [name for name, _ in pairs[-1]]  # the outermost object is finished last
+    return next((key for key in keys if top.count(key) > 1), None)
 
 
 def _choose_flag_column(header: Sequence[str], requested: str | None) -> str | None:
@@ -398,19 +508,22 @@ def _choose_flag_column(header: Sequence[str], requested: str | None) -> str | N
 
 def make_reader(
     fmt: str,
-    stream: IO[bytes],
+    stream: Iterable[bytes],
     *,
     title_col: str = "title",
     cross_border_col: str | None = None,
     reserved: Sequence[str] = (),
+    source: str = "input",
 ) -> RowReader:
-    """A :class:`CsvReader` or :class:`JsonlReader` for ``fmt``."""
-    if fmt == "csv":
-        return CsvReader(
-            stream, title_col=title_col, cross_border_col=cross_border_col, reserved=reserved
-        )
-    if fmt == "jsonl":
-        return JsonlReader(
-            stream, title_col=title_col, cross_border_col=cross_border_col, reserved=reserved
-        )
-    raise UsageError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    """A :class:`CsvReader` or :class:`JsonlReader` for ``fmt``; ``source`` names the input
+    in errors."""
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    reader = CsvReader if fmt == "csv" else JsonlReader
+    return reader(
+        stream,
+        title_col=title_col,
+        cross_border_col=cross_border_col,
+        reserved=reserved,
+        source=source,
+    )

@@ -78,8 +78,8 @@ class _RecordReader(RowReader):
 def _raw(record: object) -> str:
     try:
         return json.dumps(record, ensure_ascii=False, default=str)
-    except (TypeError, ValueError):
-        return repr(record)
+    except (TypeError, ValueError, RecursionError):
+        return f"<{type(record).__name__} that cannot be shown>"
 
 
 def score_records(

@@ -28,10 +28,18 @@ EMPTY_TITLE: Final = "EMPTY_TITLE"
 BAD_TITLE: Final = "BAD_TITLE"
 #: A cross-border value that is neither yes, no nor missing (``maybe``).
 BAD_CROSS_BORDER: Final = "BAD_CROSS_BORDER"
+#: A title longer than :data:`MAX_FIELD_CHARS`, or a CSV field longer than the csv limit.
+FIELD_TOO_LONG: Final = "FIELD_TOO_LONG"
 #: A record handed to :func:`akarclf.scoring.score_records` that is not a mapping.
 BAD_RECORD: Final = "BAD_RECORD"
 #: A JSON record that already has keys the scorer appends (``cluster``, ``decision``, ...).
 OUTPUT_KEY_CLASH: Final = "OUTPUT_KEY_CLASH"
+
+#: The longest title read, in characters: the default field limit of the :mod:`csv` reader
+#: (:func:`csv.field_size_limit`), which keeps an unbalanced quote from swallowing the rest of a
+#: file into one field. Titles in JSON Lines and records are held to it too, so a listing is
+#: scored or rejected whatever format it arrives in.
+MAX_FIELD_CHARS: Final = 131_072
 
 #: Flag used for rows that have no cross-border column at all: treat them as cross-border,
 #: the strictest reading, and say so in the run summary.
@@ -58,8 +66,13 @@ class RowError(AkarclfError, ValueError):
 
 
 def read_title(value: object, column: str) -> str:
-    """The title of a row, or :class:`RowError` when it is missing, blank or not text."""
+    """The title of a row, or :class:`RowError` when it is missing, blank, too long or not
+    text."""
     if isinstance(value, str):
+        if len(value) > MAX_FIELD_CHARS:
+            raise RowError(
+                FIELD_TOO_LONG, f"{column} is {len(value)} characters; at most {MAX_FIELD_CHARS}"
+            )
         if value and not value.isspace():
             return value
         raise RowError(EMPTY_TITLE, f"empty {column}")

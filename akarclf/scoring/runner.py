@@ -23,12 +23,19 @@ from akarclf.scoring.readers import (
     Chunk,
     CsvReader,
     UsageError,
+    check_input,
     format_for,
     make_reader,
     open_input,
 )
 from akarclf.scoring.workers import InlineScorer, PoolScorer, ScoringSetup
-from akarclf.scoring.writers import AtomicTextFile, RejectsFile, csv_header, default_rejects_path
+from akarclf.scoring.writers import (
+    AtomicTextFile,
+    RejectsFile,
+    check_targets,
+    csv_header,
+    default_rejects_path,
+)
 
 if TYPE_CHECKING:
     from akarclf.gate.policy import Policy
@@ -148,8 +155,7 @@ def score_file(
     if chunk_size < 1:
         raise UsageError(f"--chunk-size must be at least 1, got {chunk_size}")
     fmt = resolve_formats(input, output, format)
-    if str(input) != "-" and not Path(input).is_file():
-        raise UsageError(f"input file not found: {input}")
+    check_input(input)
     if isinstance(model, (str, Path)) and not Path(model).is_file():
         raise UsageError(f"model file not found: {model}")
     if model is None and jobs > 1:
@@ -161,8 +167,7 @@ def score_file(
     if policy_obj is None:
         policy_obj = load_policy(policy)  # type: ignore[arg-type]
     rejects_path = Path(rejects) if rejects is not None else default_rejects_path(output)
-    if str(output) != "-" and rejects_path.resolve() == Path(output).resolve():
-        raise UsageError("the rejects file must not be the output file")
+    check_targets(output, rejects_path, {"input": input, "model": model, "policy": policy})
     setup = ScoringSetup(model=model, policy=policy_obj, fmt=fmt, on=on, explain=explain)
     names = output_columns(explain)
     summary = ScoreSummary(output=str(output), rejects=str(rejects_path))
@@ -183,6 +188,7 @@ def score_file(
                 title_col=title_col,
                 cross_border_col=cross_border_col,
                 reserved=names,
+                source=str(input),
             )
             summary.cross_border_column = reader.cross_border_col
             if isinstance(reader, CsvReader):
@@ -209,8 +215,9 @@ def score_file(
                     f"+ rejected ({summary.rows_rejected}); output not written"
                 )
             tick = time.perf_counter()
-            rejected.commit()
+            rejected.finish()  # the rejects file is moved into place only with the output
             out.commit()
+            rejected.commit()
             summary.seconds_writing += time.perf_counter() - tick
     finally:
         meter.close()

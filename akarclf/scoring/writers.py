@@ -2,13 +2,13 @@
 
 Output goes to a temporary file beside the target and is renamed over it at the end, so an
 interrupted run never leaves a partial file under the output name. Formatting a chunk into one
-string is separate from writing it, so worker processes can do the formatting.
+string is separate from writing it, so worker processes can do the formatting. The targets are
+checked before a run starts (:func:`check_targets`): a run never writes over its own input.
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
 import gzip
 import io
 import json
@@ -24,7 +24,8 @@ from typing import IO, Final
 import numpy as np
 
 from akarclf.scoring.core import FLOAT_COLUMNS
-from akarclf.scoring.rows import Reject
+from akarclf.scoring.readers import UsageError
+from akarclf.scoring.rows import MAX_FIELD_CHARS, Reject
 
 #: Decimal places written for probabilities and confidence.
 FLOAT_DECIMALS: Final = 6
@@ -39,7 +40,8 @@ _CSV_SPECIAL: Final = re.compile(r'[",\r\n]')
 
 
 def _csv_cell(value: str) -> str:
-    """``value`` as one CSV cell (quoted only when it must be)."""
+    """``value`` as one CSV cell, quoted when it holds a comma, a quote, a CR or a LF (the
+    :mod:`csv` writer leaves a bare CR unquoted when its line terminator is ``\\n``)."""
     if _CSV_SPECIAL.search(value):
         return '"' + value.replace('"', '""') + '"'
     return value
@@ -98,10 +100,8 @@ def format_csv_rows(
 
 
 def csv_header(columns: Sequence[str]) -> str:
-    """One CSV header line."""
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(columns)
-    return buffer.getvalue()
+    """One CSV line of text cells: the output's header, or a row of the rejects file."""
+    return ",".join(map(_csv_cell, columns)) + "\n"
 
 
 def format_jsonl_rows(
@@ -131,6 +131,53 @@ def default_rejects_path(output: str | Path) -> Path:
     return Path("stdout.rejects.csv" if str(output) == "-" else f"{output}.rejects.csv")
 
 
+def check_targets(output: str | Path, rejects: str | Path, sources: Mapping[str, object]) -> None:
+    """Refuse, before any work, an output or rejects path that would destroy one of
+    ``sources`` (name -> path; objects other than paths are skipped), that is a directory or a
+    device, or whose directory does not exist or cannot be written to. Raises
+    :class:`UsageError` naming the path."""
+    targets = {"output": output, "rejects file": rejects}
+    for name, target in targets.items():
+        if str(target) == "-":
+            continue
+        path = Path(target)
+        if path.is_dir():
+            raise UsageError(f"{name} {target} is a directory; give a file path")
+        if path.exists() and not path.is_file():
+            raise UsageError(
+                f"{name} {target} is not a regular file (a device, FIFO or socket); "
+                "it is replaced by a file written beside it, so give a file path "
+                "(or -o - to write to standard output)"
+            )
+        folder = path.parent
+        if not folder.is_dir():
+            raise UsageError(f"{name} {target}: directory {folder} does not exist")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            hint = "; name another with --rejects" if name == "rejects file" else ""
+            raise UsageError(f"{name} {target}: directory {folder} is not writable{hint}")
+        for source_name, source in sources.items():
+            if (
+                isinstance(source, (str, Path))
+                and str(source) != "-"
+                and _same_file(path, Path(source))
+            ):
+                raise UsageError(
+                    f"{name} {target} is the {source_name} file; writing it would destroy it"
+                )
+    if str(output) != "-" and _same_file(Path(output), Path(rejects)):
+        raise UsageError(f"the rejects file {rejects} must not be the output file")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` name one file (also through links), existing or not."""
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
 def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
@@ -142,7 +189,9 @@ class AtomicTextFile:
 
     ``-`` writes to standard output directly. A name ending in ``.gz`` is gzip-compressed.
     Leaving the ``with`` block without :meth:`commit` (an exception, Ctrl-C) deletes the
-    temporary file, so the target is either untouched or complete.
+    temporary file, so the target is either untouched or complete. :meth:`finish` writes
+    everything out without renaming, so that several files can be finished (the step that fails
+    on a full disk) before any of them is committed.
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -150,6 +199,7 @@ class AtomicTextFile:
         self._tmp: str | None = None
         self._raw: IO[bytes] | None = None
         self._gzip: gzip.GzipFile | None = None
+        self._finished = False
         self.stream: IO[str]
         if self.path == "-":
             self.stream = io.TextIOWrapper(
@@ -178,16 +228,25 @@ class AtomicTextFile:
     def write(self, text: str) -> None:
         self.stream.write(text)
 
-    def commit(self) -> None:
-        """Flush, close and rename the temporary file over the target."""
+    def finish(self) -> None:
+        """Flush and close (standard output: flush); the target is untouched until
+        :meth:`commit`."""
+        if self._finished:
+            return
         if self._tmp is None:
             self.stream.flush()
             if isinstance(self.stream, io.TextIOWrapper):
                 self.stream.detach()
-            return
-        self.stream.close()  # closes the gzip member and the raw file too
-        os.replace(self._tmp, self.path)
-        self._tmp = None
+        else:
+            self.stream.close()  # closes the gzip member and the raw file too
+        self._finished = True
+
+    def commit(self) -> None:
+        """:meth:`finish`, then rename the temporary file over the target."""
+        self.finish()
+        if self._tmp is not None:
+            os.replace(self._tmp, self.path)
+            self._tmp = None
 
     def discard(self) -> None:
         """Close and delete the temporary file (no-op after :meth:`commit`)."""
@@ -215,22 +274,33 @@ class AtomicTextFile:
         self.discard()
 
 
+def _cut(raw: str) -> str:
+    """``raw`` cut to fit in one field of any CSV reader (:data:`MAX_FIELD_CHARS`), saying so."""
+    if len(raw) <= MAX_FIELD_CHARS:
+        return raw
+    note = f" ... [cut: {len(raw):,} characters]"
+    return raw[: MAX_FIELD_CHARS - len(note)] + note
+
+
 class RejectsFile(AtomicTextFile):
-    """The rejects CSV (``line,reason,detail,raw``), written atomically like the output."""
+    """The rejects CSV (``line,reason,detail,raw``), written atomically like the output.
+
+    A raw text longer than :data:`~akarclf.scoring.rows.MAX_FIELD_CHARS` is cut (the line
+    number finds the rest in the input), so that Python's :mod:`csv` reads the file back."""
 
     def __init__(self, path: str | Path) -> None:
         if str(path) == "-":
             raise ValueError("the rejects file cannot be standard output")
         super().__init__(path)
-        self._writer = csv.writer(self.stream, lineterminator="\n")
-        self._writer.writerow(REJECT_COLUMNS)
+        self.stream.write(csv_header(REJECT_COLUMNS))
         self.count = 0
 
     def __enter__(self) -> RejectsFile:
         return self
 
     def add(self, reject: Reject) -> None:
-        self._writer.writerow((reject.line, reject.reason, reject.detail, reject.raw))
+        raw = _cut(reject.raw)
+        self.stream.write(csv_header((str(reject.line), reject.reason, reject.detail, raw)))
         self.count += 1
 
     def add_all(self, rejects: Iterable[Reject]) -> None:
