@@ -34,16 +34,19 @@ from sklearn.svm import LinearSVC
 
 from akarclf._version import __version__
 from akarclf.model import features, persistence
-from akarclf.model.persistence import (
-    TRAIN_COMMAND,
-    TRUSTED_TYPES,
+from akarclf.model.errors import (
     IncompatibleModelError,
     ModelFileError,
     ModelIntegrityError,
     ModelNotFoundError,
     ModelVersionWarning,
     NotAModelError,
+    TextDataWarning,
     UntrustedTypeError,
+)
+from akarclf.model.persistence import (
+    TRAIN_COMMAND,
+    TRUSTED_TYPES,
     clear_model_cache,
     load_model,
     read_metadata,
@@ -477,7 +480,7 @@ def test_text_data_that_differ_from_the_model_s_warn_naming_the_file(saved: Path
     metadata, payload = _entries(saved)
     recorded = {**metadata["text_data"], "noise_words.txt": "0" * 64}
     _rewrite(saved, {**metadata, "text_data": recorded}, payload, rehash=True)
-    with pytest.warns(persistence.TextDataWarning, match=r"noise_words\.txt.*retrain"):
+    with pytest.warns(TextDataWarning, match=r"noise_words\.txt.*retrain"):
         load_model(saved)
 
 

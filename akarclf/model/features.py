@@ -127,24 +127,6 @@ class _UnitCachedTfidf(TfidfVectorizer):
         vocabulary: dict[str, int] = self.vocabulary_
         return tuple(vocabulary[g] for g in features(unit) if g in vocabulary)
 
-    def weights_one(self, document: str) -> tuple[np.ndarray, np.ndarray]:
-        """TF-IDF of one document as (column indices, weights), without scikit-learn's
-        per-call validation: the single-title path of a service, where that overhead is most of
-        the cost. Same values as ``transform([document])`` (l2 norm, sublinear tf, idf)."""
-        _, counts = self._count_vocab([document], fixed_vocab=True)
-        columns = counts.indices
-        values = counts.data.astype(np.float64)
-        if self.sublinear_tf:
-            values = np.log(values) + 1.0
-        if self.use_idf:
-            values = values * self._tfidf.idf_[columns]
-        if self.norm == "l2" and len(values):
-            values = values / np.sqrt(np.dot(values, values))
-        elif self.norm is not None and self.norm != "l2":
-            matrix = self.transform([document])
-            return matrix.indices, np.asarray(matrix.data, dtype=np.float64)
-        return columns, values
-
     def __getstate__(self) -> dict[str, Any]:
         """The state without the unit cache, the vocabulary packed (see :func:`pack`)."""
         state: dict[str, Any] = dict(super().__getstate__())

@@ -1,26 +1,19 @@
 """Save and load trained models as single files that a service can trust.
 
-A model file (``*.akarclf``) is a zip archive of two stored (uncompressed) entries:
-``metadata.json``, a JSON object (``format``, ``format_version``, the library versions that
-wrote it, ``created_at``, ``model_type``, ``model_version``, ``labels``, ``text_data``, whatever
-the trainer added, ``payload_sha256`` and ``sha256``), and ``model.skops``, the estimator in
-the skops format. ``sha256`` is the SHA-256 of ``b"akarclf-model\\n" + canonical JSON of the
-metadata without "sha256" + b"\\n" + payload``, so ``unzip -p x.akarclf metadata.json`` shows
-what a file holds and a change to either entry is found before any object is rebuilt. The
-digest detects damage, not malice: protection against a hostile file comes from skops, which
-rebuilds only :data:`TRUSTED_TYPES` (plus its defaults) and never runs pickle, and from size
-limits checked before anything is read.
+A model file (``*.akarclf``) is a zip archive of two stored entries: ``metadata.json`` (format
+and version, the library versions that wrote it, ``model_version``, ``labels``, ``text_data``,
+what the trainer added, and two digests) and ``model.skops``, the estimator in skops format.
+``sha256`` is the SHA-256 of ``b"akarclf-model\\n" + canonical metadata JSON without "sha256"
++ b"\\n" + payload``: a change to either entry is found before any object is rebuilt. The
+digest detects damage, not malice; against a hostile file stand skops, which rebuilds only
+:data:`TRUSTED_TYPES` and never runs pickle, and size limits checked before anything is read.
 
-Format 2 records ``text_data``: the SHA-256 of each packaged text data file
-(``akarclf/text/data``) that shapes the features; loading a model whose files differ from the
-installed ones warns (:class:`TextDataWarning`). TF-IDF vocabularies are packed by the
-vectorizers themselves (see :mod:`akarclf.model.features`). Format 1 files (akarclf 0.1, which
-name the modules before the move to packages) are still read.
-
-Compatibility policy, applied before deserialising: an unknown ``format_version`` is refused;
-another scikit-learn major.minor is refused (skops rebuilds estimators from private
-attributes that change between minor releases) unless ``allow_version_mismatch=True`` makes it
-a :class:`ModelVersionWarning`; another akarclf version only warns.
+Format 2 records in ``text_data`` the SHA-256 of each text data file that shapes the features
+(``akarclf/text/data``); loading warns when the installed ones differ. The vectorizers pack
+their own vocabularies (:mod:`akarclf.model.features`). Format 1 (akarclf 0.1, which names
+the modules from before the move to packages) is still read. Another scikit-learn major.minor
+is refused (skops rebuilds estimators from private attributes) unless
+``allow_version_mismatch=True``; another akarclf version only warns.
 """
 
 from __future__ import annotations
@@ -46,6 +39,16 @@ from typing import Any
 import numpy as np
 
 from akarclf._version import __version__
+from akarclf.model.errors import (
+    IncompatibleModelError,
+    ModelFileError,
+    ModelIntegrityError,
+    ModelNotFoundError,
+    ModelVersionWarning,
+    NotAModelError,
+    TextDataWarning,
+    UntrustedTypeError,
+)
 from akarclf.model.features import MalformedVocabularyError
 
 FORMAT_NAME = "akarclf-model"
@@ -90,54 +93,6 @@ _RESERVED |= {"payload_sha256", "sha256", "python_version"}
 _RESERVED |= {f"{lib}_version" for lib in ("akarclf", "sklearn", "numpy", "scipy", "skops")}
 #: Keys save_model always sets itself; values the caller passes for them are replaced.
 RESERVED_KEYS = frozenset(_RESERVED)
-
-
-class ModelFileError(ValueError):
-    """A model file cannot be used; the message names the file, the problem and the fix."""
-
-    def __init__(self, path: Path | str, problem: str, remedy: str) -> None:
-        self.path, self.problem, self.remedy = Path(path), problem, remedy
-        super().__init__(str(self))
-
-    def __str__(self) -> str:  # OSError (a base of ModelNotFoundError) formats its own way
-        return f"{self.path}: {self.problem}. {self.remedy}"
-
-
-class ModelNotFoundError(ModelFileError, FileNotFoundError):
-    """The model file does not exist (also a ``FileNotFoundError``)."""
-
-
-class NotAModelError(ModelFileError):
-    """The file is not an akarclf model file (or not the expected kind of model)."""
-
-
-class ModelIntegrityError(ModelFileError):
-    """The file was an akarclf model but is truncated, damaged or was modified after saving."""
-
-
-class IncompatibleModelError(ModelFileError):
-    """The file is intact but was written by an incompatible format or library version."""
-
-
-class UntrustedTypeError(ModelFileError):
-    """The payload contains types outside :data:`TRUSTED_TYPES`; nothing was rebuilt."""
-
-    def __init__(self, path: Path | str, types: list[str]) -> None:
-        self.types = sorted(types)
-        super().__init__(
-            path,
-            f"refused to load untrusted types {self.types}",
-            "Only load model files written by akarclf's own save_model; if these types are "
-            "safe plain data holders, add them to akarclf.model.persistence.TRUSTED_TYPES",
-        )
-
-
-class ModelVersionWarning(UserWarning):
-    """The model was saved by another akarclf (or, when allowed, scikit-learn) version."""
-
-
-class TextDataWarning(ModelVersionWarning):
-    """The installed text data files differ from those the model was trained with."""
 
 
 _DAMAGED = f"Copy the file again from its source, or retrain: {TRAIN_COMMAND}"
