@@ -18,9 +18,9 @@ from akarclf.errors import AkarclfError
 #: Public name -> module that defines it.
 _EXPORTS: dict[str, str] = {
     "ClusterClassifier": "akarclf.model.classifier",
-    "load_model": "akarclf.model.classifier",
+    "load_model": "akarclf.model.persistence",
     "save_model": "akarclf.model.persistence",
-    "ModelFileError": "akarclf.model.persistence",
+    "ModelFileError": "akarclf.model.errors",
     "Policy": "akarclf.gate.policy",
     "PolicyError": "akarclf.gate.policy",
     "load_policy": "akarclf.gate.policy",
@@ -36,8 +36,9 @@ __all__ = ["CLUSTERS", "AkarclfError", "__version__", *sorted(_EXPORTS)]
 if TYPE_CHECKING:  # pragma: no cover
     from akarclf.gate.decision import DecisionRecord, decide
     from akarclf.gate.policy import Policy, PolicyError, load_policy
-    from akarclf.model.classifier import ClusterClassifier, load_model
-    from akarclf.model.persistence import ModelFileError, save_model
+    from akarclf.model.classifier import ClusterClassifier
+    from akarclf.model.errors import ModelFileError
+    from akarclf.model.persistence import load_model, save_model
     from akarclf.scoring import score_file, score_records
     from akarclf.scoring.frame import score_frame
 

@@ -13,7 +13,11 @@ The goal is that gating adds less than 5 % to the cost of ``predict_proba``. Thi
 * ``predict_proba`` of a model on ``--titles`` made-up titles: the model from ``--model PATH``,
   else the shipped default when ``akarclf.load_model`` can load it, else a
   ``ClusterClassifier`` fitted on made-up titles (the real feature pipeline with a toy
-  vocabulary; a real model has far more features, so the ratios printed are pessimistic).
+  vocabulary; a real model has far more features, so the ratios printed are pessimistic);
+* :func:`akarclf.gate.decide.decide` of one title at a time with that model, as a service calls
+  it: the latency of the first call after loading, then p50 / p99 / max over ``--singles``
+  calls on titles of known words and on titles that each bring a word never seen before
+  (goal: p99 < 1 ms).
 
 Run: ``python benchmarks/bench_gate.py [--rows 1000000] [--model PATH]``. No real data is used.
 """
@@ -190,6 +194,33 @@ def load_reference_model(path: str | None, rng: np.random.Generator) -> tuple[An
     return StandInModel(rng), "stand-in TF-IDF + logistic regression (no stemming)"
 
 
+def _percentiles(call: Callable[[str], object], titles: list[str]) -> str:
+    times = np.empty(len(titles))
+    for i, title in enumerate(titles):
+        start = time.perf_counter()
+        call(title)
+        times[i] = time.perf_counter() - start
+    p50, p99 = np.percentile(times, [50, 99]) * 1e6
+    return f"p50 {p50:6.0f} us  p99 {p99:6.0f} us  max {times.max() * 1e6:7.0f} us"
+
+
+def single_title_latency(model: Any, policy: Any, n: int, rng: np.random.Generator) -> None:
+    """Print the latency of ``decide`` on one title at a time (a service's request)."""
+
+    def one(title: str) -> object:
+        return decide(title, True, model=model, policy=policy, on=ON)
+
+    start = time.perf_counter()
+    one("kemeja batik tulis pria lengan panjang")
+    print(f"decide() 1 title, first call: {1e3 * (time.perf_counter() - start):8.1f} ms")
+    known, _ = made_up_titles(n, rng)
+    for title in known[:200]:
+        one(title)
+    print(f"decide() 1 title, known words:  {_percentiles(one, known)}  (goal p99 < 1 ms)")
+    unseen = [f"{title} zq{i}x" for i, title in enumerate(known)]
+    print(f"decide() 1 title, 1 new word:   {_percentiles(one, unseen)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows for gate()")
@@ -198,6 +229,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--model", default=None, help="model file (default: shipped/stand-in)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--singles", type=int, default=5000, help="one-title decide() calls")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     policy = load_policy()
@@ -237,6 +269,7 @@ def main() -> None:
     )
 
     model, description = load_reference_model(args.model, rng)
+    single_title_latency(model, policy, args.singles, rng)
     titles, _labels = made_up_titles(args.titles, rng)
     seconds = best_seconds(lambda: model.predict_proba(titles), max(1, args.repeat - 1))
     predict_us = 1e6 * seconds / len(titles)

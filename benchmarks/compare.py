@@ -171,10 +171,12 @@ class AkarclfSystem(System):
         return np.asarray(self.model.predict_proba(titles))
 
     def save(self, directory: Path) -> Path:
-        return Path(self.model.save(directory / "model.akarclf"))
+        from akarclf.model.persistence import save_model
+
+        return save_model(self.model, directory / "model.akarclf")
 
     def load(self, path: Path) -> AkarclfSystem:
-        from akarclf.model.classifier import load_model
+        from akarclf.model.persistence import load_model
 
         self.model = load_model(path)
         self.classes_ = self.model.classes_

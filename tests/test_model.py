@@ -18,7 +18,8 @@ from sklearn.utils.estimator_checks import (
     check_parameters_default_constructible,
 )
 
-from akarclf.model.classifier import ClusterClassifier, load_model
+from akarclf.model.classifier import ClusterClassifier
+from akarclf.model.persistence import load_model, save_model
 from tests.handwritten_titles import LABELS, TEXTS
 
 FAST = {"calibration_folds": 3, "min_df": 1, "char_ngrams": (2, 4)}
@@ -142,13 +143,14 @@ def test_unsaved_model_version(fitted: ClusterClassifier) -> None:
     assert fitted.model_version == "unsaved"
 
 
-def test_save_and_load_round_trip(fitted: ClusterClassifier, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from akarclf.model.classifier import load_model
-
-    path = fitted.save(tmp_path / "m.akarclf", metadata={"note": "test"})
+def test_save_and_load_round_trip(fitted: ClusterClassifier, tmp_path: Path) -> None:
+    path = save_model(fitted, tmp_path / "m.akarclf", metadata={"note": "test"})
     loaded = load_model(path)
     np.testing.assert_allclose(loaded.predict_proba(TEXTS), fitted.predict_proba(TEXTS))
     assert loaded.metadata_["note"] == "test"
+    # Restored to score: the scorer's index is made at load, not by the first request.
+    assert loaded.__dict__["_scorer"]._index is not None
+    assert "_scorer" not in pickle.loads(pickle.dumps(fitted.__getstate__()))
     assert loaded.model_version != "unsaved"
 
 
@@ -172,22 +174,17 @@ def test_predict_proba_and_blank_match_the_separate_calls(fitted: ClusterClassif
     assert plain_blank.tolist() == blank.tolist()
 
 
-def test_lean_path_for_few_titles_equals_the_sklearn_path(fitted: ClusterClassifier) -> None:
-    from akarclf.model.classifier import LEAN_BATCH
+def test_few_titles_and_single_titles_equal_the_sklearn_path(fitted: ClusterClassifier) -> None:
     from akarclf.text.normalize import normalize_title
 
     titles = ["Kemeja batik tulis", "", "🎉", "keranjang anyaman rotan", "zzz qqq", "kopi kopi"]
-    assert len(titles) <= LEAN_BATCH
     normalized = [normalize_title(t) for t in titles]
-    scorer = fitted._batch_scorer()
-    assert scorer is not None
-    lean = fitted._lean_proba(normalized, scorer.view)
+    # The model's float32 features round at about 1e-7 (tests/test_sparse_scoring.py compares
+    # with float64 features to 1e-12).
     reference = fitted.calibrated_.predict_proba(fitted.features_.transform(normalized))
-    np.testing.assert_allclose(lean, reference, atol=1e-7)
-    many = titles * (LEAN_BATCH // len(titles) + 2)  # past LEAN_BATCH: the batch path
-    np.testing.assert_allclose(
-        fitted.predict_proba(many)[: len(titles)], fitted.predict_proba(titles), atol=1e-7
-    )
+    np.testing.assert_allclose(fitted.predict_proba(titles), reference, rtol=0, atol=1e-6)
+    singles = np.vstack([fitted.predict_proba([title]) for title in titles])
+    np.testing.assert_allclose(singles, fitted.predict_proba(titles), rtol=0, atol=1e-12)
 
 
 def test_a_fitted_model_scores_its_training_words_without_sastrawi(
@@ -199,7 +196,7 @@ def test_a_fitted_model_scores_its_training_words_without_sastrawi(
     table = model._word_analyzer().stem_table
     assert "kemasan\tkemas" in table.splitlines()
     expected = model.predict_proba(TEXTS[:40])
-    loaded = load_model(model.save(tmp_path / "m.akarclf"))
+    loaded = load_model(save_model(model, tmp_path / "m.akarclf"))
     assert loaded._word_analyzer().stem_table == table
 
     def no_sastrawi(word: str) -> str:

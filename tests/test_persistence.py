@@ -33,17 +33,20 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
 from akarclf._version import __version__
-from akarclf.model import persistence
-from akarclf.model.persistence import (
-    TRAIN_COMMAND,
-    TRUSTED_TYPES,
+from akarclf.model import features, persistence
+from akarclf.model.errors import (
     IncompatibleModelError,
     ModelFileError,
     ModelIntegrityError,
     ModelNotFoundError,
     ModelVersionWarning,
     NotAModelError,
+    TextDataWarning,
     UntrustedTypeError,
+)
+from akarclf.model.persistence import (
+    TRAIN_COMMAND,
+    TRUSTED_TYPES,
     clear_model_cache,
     load_model,
     read_metadata,
@@ -148,7 +151,9 @@ def _rewrite(path: Path, metadata: dict[str, Any], payload: bytes, *, rehash: bo
     metadata = dict(metadata)
     if rehash:
         metadata["payload_sha256"] = hashlib.sha256(payload).hexdigest()
-        metadata["sha256"] = persistence._digest(metadata, payload)
+        digest = persistence._digest_start(metadata)
+        digest.update(payload)
+        metadata["sha256"] = digest.hexdigest()
     persistence._write_container(path, metadata, payload)
 
 
@@ -170,9 +175,7 @@ def _raises(exc_type: type[Exception], *words: str) -> Callable[[Callable[[], An
 # -- round trip and metadata ------------------------------------------------------------------
 
 
-def test_round_trip_predicts_identically_and_leaves_the_model_alone(
-    saved: Path, pipeline: Pipeline
-) -> None:
+def test_round_trip_predicts_identically(saved: Path, pipeline: Pipeline) -> None:
     loaded = load_model(saved)
     assert loaded is not pipeline
     np.testing.assert_array_equal(loaded.predict(PROBE), pipeline.predict(PROBE))
@@ -183,20 +186,26 @@ def test_round_trip_predicts_identically_and_leaves_the_model_alone(
         strict=True,
     ):
         assert restored.vocabulary_ == original.vocabulary_
-        assert not hasattr(restored, persistence._PACKED_VOCABULARY)
-        # save_model packed a copy: the caller's vectorizer still has its dict.
-        assert isinstance(original.vocabulary_, dict)
-        assert not hasattr(original, persistence._PACKED_VOCABULARY)
     assert loaded.named_steps["features"].transformer_list[0][1].analyzer == WordAnalyzer("both", 2)
 
 
-def test_vocabulary_is_stored_packed_not_as_one_json_node_per_term(saved: Path) -> None:
-    _, payload = _entries(saved)
+def test_vocabulary_is_stored_packed_and_the_model_left_alone(tmp_path: Path) -> None:
+    from akarclf.model.classifier import ClusterClassifier
+
+    model = ClusterClassifier(calibration_folds=3).fit(TITLES, LABELS)
+    vectorizers = [v for _, v in model.features_.transformer_list]
+    before = [dict(v.vocabulary_) for v in vectorizers]
+    _, payload = _entries(save_model(model, tmp_path / "cc.akarclf"))
     with zipfile.ZipFile(io.BytesIO(payload)) as inner:
         schema = inner.read("schema.json").decode()
-    assert persistence._PACKED_VOCABULARY in schema
+    assert schema.count(features.PACKED_VOCABULARY) == len(vectorizers)
     assert '"vocabulary_"' not in schema
-    assert "kasongan" not in schema  # a training word would appear if the dict were in JSON
+    assert '"kasongan"' not in schema  # a dict would be JSON with the terms as keys
+    # Packing happens in the saved state: the caller's vectorizers keep their dicts.
+    assert [v.vocabulary_ for v in vectorizers] == before
+    assert all(features.PACKED_VOCABULARY not in vars(v) for v in vectorizers)
+    loaded = load_model(tmp_path / "cc.akarclf")
+    assert [v.vocabulary_ for _, v in loaded.features_.transformer_list] == before
 
 
 def test_metadata_is_written_verified_and_attached(saved: Path, pipeline: Pipeline) -> None:
@@ -216,6 +225,8 @@ def test_metadata_is_written_verified_and_attached(saved: Path, pipeline: Pipeli
     assert abs(datetime.now(UTC) - created) < timedelta(minutes=5)
     assert re.fullmatch(r"[0-9a-f]{64}", metadata["sha256"])
     assert re.fullmatch(r"\d{8}-" + metadata["payload_sha256"][:12], metadata["model_version"])
+    assert metadata["text_data"] == persistence.text_data_versions()
+    assert set(metadata["text_data"]) >= {"lexicon.toml", "no_stem.txt", "noise_words.txt"}
     assert load_model(saved).metadata_ == metadata
 
 
@@ -391,8 +402,8 @@ def test_a_model_of_another_type_is_refused_when_a_type_is_expected(saved: Path)
 
 def test_another_format_version_is_incompatible(saved: Path) -> None:
     metadata, payload = _entries(saved)
-    _rewrite(saved, {**metadata, "format_version": 2}, payload, rehash=True)
-    _raises(IncompatibleModelError, "format version 2", "reads only format version 1")(
+    _rewrite(saved, {**metadata, "format_version": 3}, payload, rehash=True)
+    _raises(IncompatibleModelError, "format version 3", "reads only format versions 1, 2")(
         lambda: load_model(saved)
     )
 
@@ -432,14 +443,45 @@ def test_an_undecodable_payload_with_valid_digests_is_a_clear_error(saved: Path)
     _raises(IncompatibleModelError, "could not be rebuilt", "skops")(lambda: load_model(saved))
 
 
-def test_a_malformed_packed_vocabulary_is_refused(saved: Path, pipeline: Pipeline) -> None:
-    clone = persistence._packed_copy(pipeline)
-    vectorizer = clone.named_steps["features"].transformer_list[0][1]  # type: ignore[attr-defined]
-    packed = vectorizer.__dict__[persistence._PACKED_VOCABULARY]
-    packed["offsets"] = packed["offsets"][::-1].copy()
+def test_a_malformed_packed_vocabulary_is_refused(
+    saved: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from akarclf.model.classifier import ClusterClassifier
+
+    model = ClusterClassifier(calibration_folds=3).fit(TITLES, LABELS)
+    pack = features.pack
+
+    def reversed_offsets(vocabulary: object) -> Any:
+        packed = pack(vocabulary)
+        assert packed is not None
+        return {**packed, "offsets": packed["offsets"][::-1].copy()}
+
+    monkeypatch.setattr(features, "pack", reversed_offsets)
+    payload = skops.io.dumps(model)
+    monkeypatch.undo()
     metadata, _ = _entries(saved)
-    _rewrite(saved, metadata, skops.io.dumps(clone), rehash=True)
+    _rewrite(saved, metadata, payload, rehash=True)
     _raises(ModelIntegrityError, "packed TF-IDF vocabulary", "malformed")(lambda: load_model(saved))
+
+
+def test_the_shipped_format_1_model_loads_with_its_moved_classes() -> None:
+    from akarclf.model.classifier import ClusterClassifier
+
+    path = persistence.default_model_path()
+    metadata = read_metadata(path)
+    assert metadata["format_version"] == 1
+    assert metadata["model_type"] == "akarclf.model.ClusterClassifier"  # the pre-move name
+    model = load_model(path, expected_type=ClusterClassifier)
+    assert model.predict(["kemeja batik tulis pria"]).tolist() == ["textile_fashion"]
+    assert all(isinstance(v.vocabulary_, dict) for _, v in model.features_.transformer_list)
+
+
+def test_text_data_that_differ_from_the_model_s_warn_naming_the_file(saved: Path) -> None:
+    metadata, payload = _entries(saved)
+    recorded = {**metadata["text_data"], "noise_words.txt": "0" * 64}
+    _rewrite(saved, {**metadata, "text_data": recorded}, payload, rehash=True)
+    with pytest.warns(TextDataWarning, match=r"noise_words\.txt.*retrain"):
+        load_model(saved)
 
 
 # -- trusted types ----------------------------------------------------------------------------
@@ -599,3 +641,152 @@ def test_concurrent_predictions_match_sequential_ones(saved: Path) -> None:
         thread.join()
     for result in results:
         np.testing.assert_array_equal(result, expected)
+
+
+# -- hostile files: FIFOs and decompression bombs ---------------------------------------------
+
+
+def _finishes(
+    call: Callable[[], Any], seconds: float = 20.0, unblock: Callable[[], Any] | None = None
+) -> BaseException | None:
+    """Run ``call`` in a daemon thread; the exception it raised (None if none). Fails the test
+    if it is still running after ``seconds``, after ``unblock`` freed it (a hang must not
+    hang the suite: the blocked call may hold the model cache's lock)."""
+    outcome: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            call()
+            outcome.append(None)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if not outcome and unblock is not None:
+        unblock()
+        thread.join(seconds)
+    assert outcome, f"still running after {seconds} s"
+    return outcome[0]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda path: load_model(path),
+        lambda path: load_model(path, cache=False),
+        lambda path: read_metadata(path),
+    ],
+    ids=["load", "uncached", "metadata"],
+)
+def test_a_fifo_is_refused_at_once_naming_it(tmp_path: Path, call: Callable[[Path], Any]) -> None:
+    fifo = tmp_path / "model.akarclf"
+    os.mkfifo(fifo)
+
+    def unblock() -> None:  # a writer that closes at once gives the blocked reader its EOF
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+
+    error = _finishes(lambda: call(fifo), unblock=unblock)
+    assert isinstance(error, NotAModelError), repr(error)
+    assert str(fifo) in str(error) and "FIFO" in str(error)
+
+
+def test_score_with_a_fifo_as_model_fails_at_once_naming_it(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    fifo, data = tmp_path / "model.akarclf", tmp_path / "in.csv"
+    os.mkfifo(fifo)
+    data.write_text("title,cross_border\nkemeja batik,true\n", encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "akarclf.cli.score", str(data), "-o", "-", "--model", str(fifo)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
+    assert done.returncode != 0
+    assert str(fifo) in done.stderr and "FIFO" in done.stderr, done.stderr
+
+
+def _declare_size(archive: bytes, name: str, size: int) -> bytes:
+    """``archive`` with the central directory's uncompressed size of ``name`` set to ``size``
+    (a lie: the data stay as they are)."""
+    data = bytearray(archive)
+    at = -1
+    while True:
+        at = data.index(b"PK\x01\x02", at + 1)
+        name_length = int.from_bytes(data[at + 28 : at + 30], "little")
+        if data[at + 46 : at + 46 + name_length] == name.encode():
+            data[at + 24 : at + 28] = size.to_bytes(4, "little")
+            return bytes(data)
+
+
+def _bomb_file(path: Path, metadata: dict[str, Any], payload: bytes, **declared: int) -> None:
+    """A model file whose payload entry is deflated (akarclf stores it), with valid digests."""
+    _rewrite(path, metadata, payload, rehash=True)
+    good, _ = _entries(path)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("metadata.json", json.dumps(good))
+        archive.writestr("model.skops", payload)
+    data = buffer.getvalue()
+    for name, size in declared.items():
+        data = _declare_size(data, name.replace("_", "."), size)
+    path.write_bytes(data)
+
+
+def _peak_memory(call: Callable[[], Any]) -> tuple[BaseException | None, int]:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        error = _finishes(call)
+        return error, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_payload_declaring_gibibytes_is_refused_unread(saved: Path) -> None:
+    metadata, payload = _entries(saved)
+    _bomb_file(saved, metadata, payload, model_skops=2 << 30)
+    error, peak = _peak_memory(lambda: load_model(saved))
+    assert isinstance(error, NotAModelError), repr(error)
+    message = str(error)
+    assert str(saved) in message and "2,147,483,648 bytes" in message and "bomb" in message
+    assert "install" not in message.lower()
+    assert peak < 16 << 20
+
+
+def test_a_highly_compressible_payload_is_refused_with_bounded_memory(
+    saved: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(persistence, "MAX_PAYLOAD_BYTES", 16 << 20)
+    metadata, _ = _entries(saved)
+    _bomb_file(saved, metadata, bytes(64 << 20))  # zeros: 64 MiB deflate to 64 KiB
+    assert saved.stat().st_size < 1 << 20
+    error, peak = _peak_memory(lambda: load_model(saved))
+    assert isinstance(error, NotAModelError) and "bomb" in str(error), repr(error)
+    assert peak < 8 << 20
+
+
+def test_a_compressed_payload_within_the_limit_is_refused(saved: Path) -> None:
+    metadata, payload = _entries(saved)
+    _bomb_file(saved, metadata, payload)
+    _raises(NotAModelError, str(saved), "payload is compressed")(lambda: load_model(saved))
+
+
+def test_a_skops_payload_that_inflates_past_the_limit_is_refused_before_skops(
+    saved: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(persistence, "MAX_PAYLOAD_BYTES", 16 << 20)
+    metadata, _ = _entries(saved)
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("schema.json", bytes(64 << 20))
+    _rewrite(saved, metadata, inner.getvalue(), rehash=True)
+    error, peak = _peak_memory(lambda: load_model(saved))
+    assert isinstance(error, NotAModelError), repr(error)
+    assert "skops payload declares" in str(error) and "install" not in str(error).lower()
+    assert peak < 8 << 20

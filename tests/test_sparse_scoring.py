@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from akarclf.model.classifier import LEAN_BATCH, ClusterClassifier
+from akarclf.model.classifier import ClusterClassifier
 from akarclf.model.sparse_scoring import BatchScorer, _words_and_lengths, linear_view
 from akarclf.text.normalize import normalize_title
 from tests.handwritten_titles import LABELS, TEXTS
@@ -32,8 +36,32 @@ TRICKY = [
 ]
 
 
+#: The scorer computes in float64; scikit-learn's path, made to compute in float64 too, must
+#: give the same probabilities up to the order of floating-point sums.
+IDENTICAL = 1e-12
+
+
+@contextlib.contextmanager
+def _float64(model: ClusterClassifier) -> Iterator[list[Any]]:
+    """The model's vectorizers, making float64 TF-IDF while in the block (they make float32,
+    whose rounding would hide any difference below 1e-7)."""
+    vectorizers = [v for _, v in model.features_.transformer_list]
+    dtypes = [v.dtype for v in vectorizers]
+    try:
+        for vectorizer in vectorizers:
+            vectorizer.dtype = np.float64
+        yield vectorizers
+    finally:
+        for vectorizer, dtype in zip(vectorizers, dtypes, strict=True):
+            vectorizer.dtype = dtype
+
+
 def _sklearn_proba(model: ClusterClassifier, normalized: list[str]) -> np.ndarray:
-    return np.asarray(model.calibrated_.predict_proba(model.features_.transform(normalized)))
+    """scikit-learn's probabilities (the test oracle) from float64 features."""
+    with _float64(model):
+        features = model.features_.transform(normalized)
+    assert features.dtype == np.float64
+    return np.asarray(model.calibrated_.predict_proba(features))
 
 
 @pytest.fixture(scope="module", params=["both", "surface"])
@@ -47,7 +75,7 @@ def test_batch_scores_equal_the_sklearn_path(model: ClusterClassifier) -> None:
     scorer = model._batch_scorer()
     assert scorer is not None
     np.testing.assert_allclose(
-        scorer.proba(normalized), _sklearn_proba(model, normalized), rtol=0, atol=1e-6
+        scorer.proba(normalized), _sklearn_proba(model, normalized), rtol=0, atol=IDENTICAL
     )
 
 
@@ -67,7 +95,7 @@ def test_other_model_shapes_equal_the_sklearn_path(options: dict[str, object]) -
     scorer = fitted._batch_scorer()
     assert scorer is not None
     np.testing.assert_allclose(
-        scorer.proba(normalized), _sklearn_proba(fitted, normalized), rtol=0, atol=1e-6
+        scorer.proba(normalized), _sklearn_proba(fitted, normalized), rtol=0, atol=IDENTICAL
     )
 
 
@@ -77,13 +105,13 @@ def test_models_of_unknown_shape_go_through_sklearn(options: dict[str, object]) 
     assert linear_view(other) is None
     assert other._batch_scorer() is None
     many = TRICKY * 3
-    np.testing.assert_allclose(
-        other.predict_proba(many),
-        other._apply_prior(_sklearn_proba(other, [normalize_title(t) for t in many])),
+    features = other.features_.transform([normalize_title(t) for t in many])
+    np.testing.assert_array_equal(
+        other.predict_proba(many), other._apply_prior(other.calibrated_.predict_proba(features))
     )
 
 
-def test_predict_proba_uses_the_batch_path_past_the_lean_batch(
+def test_one_title_and_many_go_through_the_batch_scorer(
     model: ClusterClassifier, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[int] = []
@@ -94,10 +122,31 @@ def test_predict_proba_uses_the_batch_path_past_the_lean_batch(
         return original(self, normalized)
 
     monkeypatch.setattr(BatchScorer, "proba", counting)
-    many = (TRICKY * (LEAN_BATCH // len(TRICKY) + 2))[: LEAN_BATCH + 1]
-    few = TRICKY[:LEAN_BATCH]
-    np.testing.assert_allclose(model.predict_proba(many)[: len(few)], model.predict_proba(few))
-    assert calls == [LEAN_BATCH + 1]
+    many = TRICKY * 3
+    batch = model.predict_proba(many)
+    singles = np.vstack([model.predict_proba([title]) for title in TRICKY])
+    assert calls == [len(many)] + [1] * len(TRICKY)
+    np.testing.assert_allclose(singles, batch[: len(TRICKY)], rtol=0, atol=IDENTICAL)
+
+
+@pytest.fixture(scope="module")
+def shipped() -> ClusterClassifier:
+    from akarclf.model.persistence import load_model
+
+    loaded: ClusterClassifier = load_model(expected_type=ClusterClassifier)
+    return loaded
+
+
+def test_the_shipped_model_gives_scikit_learn_s_probabilities_one_by_one_and_in_batches(
+    shipped: ClusterClassifier,
+) -> None:
+    titles = TRICKY + list(TEXTS)
+    normalized = [normalize_title(t) for t in titles]
+    assert shipped._batch_scorer() is not None
+    expected = shipped._apply_prior(_sklearn_proba(shipped, normalized))
+    singles = np.vstack([shipped.predict_proba([title]) for title in titles])
+    np.testing.assert_allclose(singles, expected, rtol=0, atol=IDENTICAL)
+    np.testing.assert_allclose(shipped.predict_proba(titles), expected, rtol=0, atol=IDENTICAL)
 
 
 def test_an_empty_batch_gives_an_empty_result(model: ClusterClassifier) -> None:
@@ -109,8 +158,10 @@ def test_an_empty_batch_gives_an_empty_result(model: ClusterClassifier) -> None:
 def test_a_batch_of_blank_titles_gives_the_empty_title_answer(model: ClusterClassifier) -> None:
     scorer = model._batch_scorer()
     assert scorer is not None
-    blanks = [""] * (LEAN_BATCH + 3)
-    np.testing.assert_allclose(scorer.proba(blanks), _sklearn_proba(model, blanks), atol=1e-6)
+    blanks = [""] * 19
+    np.testing.assert_allclose(
+        scorer.proba(blanks), _sklearn_proba(model, blanks), rtol=0, atol=IDENTICAL
+    )
 
 
 def test_refitting_rebuilds_the_scorer() -> None:
@@ -121,7 +172,7 @@ def test_refitting_rebuilds_the_scorer() -> None:
     assert second is not None and second is not first
     normalized = [normalize_title(t) for t in TRICKY]
     np.testing.assert_allclose(
-        second.proba(normalized), _sklearn_proba(model, normalized), atol=1e-6
+        second.proba(normalized), _sklearn_proba(model, normalized), rtol=0, atol=IDENTICAL
     )
 
 
@@ -136,7 +187,9 @@ def test_any_batch_of_known_and_unknown_words_matches_sklearn(titles: list[str])
     model = _shared_model()
     scorer = model._batch_scorer()
     assert scorer is not None
-    np.testing.assert_allclose(scorer.proba(titles), _sklearn_proba(model, titles), atol=1e-6)
+    np.testing.assert_allclose(
+        scorer.proba(titles), _sklearn_proba(model, titles), rtol=0, atol=IDENTICAL
+    )
 
 
 _MODEL: list[ClusterClassifier] = []
@@ -159,7 +212,9 @@ def test_the_index_starts_afresh_when_full(monkeypatch: pytest.MonkeyPatch) -> N
     first_index = None
     for start in range(0, len(normalized), 7):
         batch = normalized[start : start + 7]
-        np.testing.assert_allclose(scorer.proba(batch), _sklearn_proba(model, batch), atol=1e-6)
+        np.testing.assert_allclose(
+            scorer.proba(batch), _sklearn_proba(model, batch), rtol=0, atol=IDENTICAL
+        )
         first_index = first_index or scorer._index
     assert first_index is not None and scorer._index is not first_index
 
@@ -175,7 +230,7 @@ def test_threads_can_share_one_scorer() -> None:
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(scorer.proba, batches))
     for batch, proba in zip(batches, results, strict=True):
-        np.testing.assert_allclose(proba, _sklearn_proba(model, batch), atol=1e-6)
+        np.testing.assert_allclose(proba, _sklearn_proba(model, batch), rtol=0, atol=IDENTICAL)
 
 
 def test_each_tfidf_block_equals_the_vectorizer_output(model: ClusterClassifier) -> None:
@@ -183,11 +238,11 @@ def test_each_tfidf_block_equals_the_vectorizer_output(model: ClusterClassifier)
     assert scorer is not None
     normalized = [normalize_title(t) for t in TRICKY + list(TEXTS)]
     blocks = scorer.tfidf(scorer.resolve(normalized))
-    vectorizers = [v for _, v in model.features_.transformer_list]
-    assert len(blocks) == len(vectorizers)
-    for block, vectorizer in zip(blocks, vectorizers, strict=True):
-        expected = vectorizer.transform(normalized).toarray()
-        np.testing.assert_allclose(block.normalized().toarray(), expected, atol=1e-6)
+    with _float64(model) as vectorizers:
+        expected_blocks = [v.transform(normalized).toarray() for v in vectorizers]
+    assert len(blocks) == len(expected_blocks)
+    for block, expected in zip(blocks, expected_blocks, strict=True):
+        np.testing.assert_allclose(block.normalized().toarray(), expected, rtol=0, atol=IDENTICAL)
 
 
 _SPACED = st.text(alphabet=st.sampled_from(list("ab \t\n\xa0")), max_size=8)

@@ -11,7 +11,7 @@ import pytest
 
 from akarclf.cli import main
 from akarclf.clusters import CLUSTERS
-from akarclf.model.classifier import load_model
+from akarclf.model.persistence import load_model
 from akarclf.training.datasets import load_gold, load_training_data
 from akarclf.training.pipeline import TrainingConfig, train
 from tests.handwritten_titles import TITLES

@@ -128,7 +128,7 @@ def _split_data(data_dir: Path, side: str, seed: int | None) -> tuple[list[str],
 
 def _load(model_path: str | None) -> Any:
     """Load the model to evaluate (None: the shipped default). Tests replace this function."""
-    from akarclf.model.classifier import load_model
+    from akarclf.model.persistence import load_model
 
     return load_model(model_path)
 

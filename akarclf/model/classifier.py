@@ -12,7 +12,6 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,7 +24,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from akarclf.clusters import CLUSTERS
 from akarclf.model.features import CachedCharTfidfVectorizer, CachedWordTfidfVectorizer
-from akarclf.model.sparse_scoring import BatchScorer, LinearView, linear_view
+from akarclf.model.sparse_scoring import BatchScorer, linear_view
 from akarclf.text.normalize import (
     WordAnalyzer,
     blank_mask,
@@ -33,11 +32,6 @@ from akarclf.text.normalize import (
     load_lexicon,
     normalize_title,
 )
-
-#: Up to this many titles, probabilities are computed one title at a time (see
-#: ``ClusterClassifier._lean_proba``), past it for the whole batch at once
-#: (:mod:`akarclf.model.sparse_scoring`).
-LEAN_BATCH = 16
 
 #: Version label of a model that was never saved (a saved model carries its file's label).
 UNSAVED = "unsaved"
@@ -219,14 +213,11 @@ class ClusterClassifier(ClassifierMixin, BaseEstimator):
         return self._proba_of_normalized(_normalize_all(X))
 
     def _proba_of_normalized(self, normalized: list[str]) -> np.ndarray:
-        """Probabilities of normalised titles: one title at a time for a few, by sparse algebra
-        over the batch for more (both equal scikit-learn's path, which serves models of other
-        shapes)."""
+        """Probabilities of normalised titles, one or many, from the sparse batch scorer
+        (equal to scikit-learn's path, which serves only models of shapes it does not know)."""
         scorer = self._batch_scorer()
         if scorer is None:
             proba = self.calibrated_.predict_proba(self.features_.transform(normalized))
-        elif len(normalized) <= LEAN_BATCH:
-            proba = self._lean_proba(normalized, scorer.view)
         else:
             proba = scorer.proba(normalized)
         return self._apply_prior(proba)
@@ -244,22 +235,6 @@ class ClusterClassifier(ClassifierMixin, BaseEstimator):
                     self.__dict__["_scorer"] = None if view is None else BatchScorer(view)
         scorer: BatchScorer | None = self.__dict__["_scorer"]
         return scorer
-
-    @staticmethod
-    def _lean_proba(normalized: list[str], view: LinearView) -> np.ndarray:
-        """Calibrated probabilities of a few titles, one at a time.
-
-        For one title, building even small sparse matrices costs more than the arithmetic; a
-        service scores one title per request. The result equals the scikit-learn path's
-        (``tests/test_model.py`` checks it): TF-IDF rows from the same vectorizers, the linear
-        SVM's scores, each class's sigmoid, then normalisation.
-        """
-        scores = np.tile(view.intercept, (len(normalized), 1))
-        for row, document in enumerate(normalized):
-            for part in view.parts:
-                columns, weights = part.vectorizer.weights_one(document)
-                scores[row] += view.coef[:, part.offset + columns] @ weights
-        return view.calibrate(scores)
 
     def _apply_prior(self, proba: np.ndarray) -> np.ndarray:
         ratio = self._prior_ratio()
@@ -329,25 +304,12 @@ class ClusterClassifier(ClassifierMixin, BaseEstimator):
             if contributions[i] > 0
         ]
 
-    # -- metadata and persistence ------------------------------------------------------------
+    # -- metadata ----------------------------------------------------------------------------
 
     @property
     def model_version(self) -> str:
         """Version label of the model: its saved file's label, or ``unsaved``."""
         return str(getattr(self, "metadata_", {}).get("model_version", UNSAVED))
-
-    def save(self, path: str | Path, metadata: Mapping[str, Any] | None = None) -> Path:
-        """Write the fitted model to one ``.akarclf`` file (see
-        :func:`akarclf.model.persistence.save_model`).
-
-        The model's own ``metadata_`` (from training or loading) is kept, updated with
-        ``metadata``.
-        """
-        from akarclf.model.persistence import save_model
-
-        check_is_fitted(self, "calibrated_")
-        merged = {**getattr(self, "metadata_", {}), **(metadata or {})}
-        return save_model(self, path, metadata=merged)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -355,24 +317,19 @@ class ClusterClassifier(ClassifierMixin, BaseEstimator):
         state.pop("_scorer", None)
         return state
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Restore a saved (or pickled) model and make its scorer's index at once: a restored
+        model is there to score, and a service's first request should not pay for the index."""
+        super().__setstate__(state)
+        scorer = self._batch_scorer() if "calibrated_" in self.__dict__ else None
+        if scorer is not None:
+            scorer.prepare()
+
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.two_d_array = False
         tags.input_tags.string = True
         return tags
-
-
-def load_model(path: str | Path | None = None, **options: Any) -> ClusterClassifier:
-    """Load a saved :class:`ClusterClassifier`; no path loads the shipped default model.
-
-    Integrity (SHA-256), format and library versions are checked before anything is rebuilt,
-    and loads are cached per file, so a service pays for loading once and threads share one
-    read-only model. ``options`` go to :func:`akarclf.model.persistence.load_model`.
-    """
-    from akarclf.model.persistence import load_model as _load
-
-    model: ClusterClassifier = _load(path, expected_type=ClusterClassifier, **options)
-    return model
 
 
 def predict_with_blank(model: Any, titles: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:

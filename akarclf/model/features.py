@@ -19,6 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from akarclf.errors import AkarclfError
 from akarclf.text.normalize import WordAnalyzer
 
 #: Distinct words/pairs whose columns are remembered per vectorizer; the cache is emptied when
@@ -127,28 +128,77 @@ class _UnitCachedTfidf(TfidfVectorizer):
         vocabulary: dict[str, int] = self.vocabulary_
         return tuple(vocabulary[g] for g in features(unit) if g in vocabulary)
 
-    def weights_one(self, document: str) -> tuple[np.ndarray, np.ndarray]:
-        """TF-IDF of one document as (column indices, weights), without scikit-learn's
-        per-call validation: the single-title path of a service, where that overhead is most of
-        the cost. Same values as ``transform([document])`` (l2 norm, sublinear tf, idf)."""
-        _, counts = self._count_vocab([document], fixed_vocab=True)
-        columns = counts.indices
-        values = counts.data.astype(np.float64)
-        if self.sublinear_tf:
-            values = np.log(values) + 1.0
-        if self.use_idf:
-            values = values * self._tfidf.idf_[columns]
-        if self.norm == "l2" and len(values):
-            values = values / np.sqrt(np.dot(values, values))
-        elif self.norm is not None and self.norm != "l2":
-            matrix = self.transform([document])
-            return matrix.indices, np.asarray(matrix.data, dtype=np.float64)
-        return columns, values
-
     def __getstate__(self) -> dict[str, Any]:
+        """The state without the unit cache, the vocabulary packed (see :func:`pack`)."""
         state: dict[str, Any] = dict(super().__getstate__())
         state.pop("_unit_cache", None)
+        packed = pack(state.get("vocabulary_"))
+        if packed is not None:
+            del state["vocabulary_"]
+            state[PACKED_VOCABULARY] = packed
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        if PACKED_VOCABULARY in state:
+            state["vocabulary_"] = unpack(state.pop(PACKED_VOCABULARY))
+        super().__setstate__(state)
+
+
+#: State key of a packed vocabulary (format 1 model files used the same key).
+PACKED_VOCABULARY = "_akarclf_packed_vocabulary"
+
+
+class MalformedVocabularyError(AkarclfError, ValueError):
+    """A packed vocabulary in a vectorizer's state is not one :func:`pack` wrote."""
+
+
+def pack(vocabulary: object) -> dict[str, np.ndarray] | None:
+    """A vocabulary (term -> column 0..n-1) as the UTF-8 bytes of its terms in column order
+    plus offsets, or None if it is not such a vocabulary.
+
+    skops writes a dict as one JSON node per entry, which makes a large model's file and load
+    time grow by orders of magnitude; two arrays cost next to nothing.
+    """
+    if not isinstance(vocabulary, dict):
+        return None
+    terms: list[Any] = [None] * len(vocabulary)
+    for term, column in vocabulary.items():
+        if not (isinstance(term, str) and isinstance(column, (int, np.integer))):
+            return None
+        if not 0 <= column < len(terms) or terms[column] is not None:
+            return None
+        terms[column] = term.encode("utf-8")
+    offsets = np.zeros(len(terms) + 1, dtype=np.int64)
+    np.cumsum([len(t) for t in terms], out=offsets[1:])
+    return {"utf8": np.frombuffer(b"".join(terms), dtype=np.uint8), "offsets": offsets}
+
+
+def unpack(packed: object) -> dict[str, int]:
+    """The vocabulary :func:`pack` packed; :class:`MalformedVocabularyError` if it is not one."""
+    data = packed.get("utf8") if isinstance(packed, dict) else None
+    offsets = packed.get("offsets") if isinstance(packed, dict) else None
+    if not (
+        isinstance(data, np.ndarray)
+        and isinstance(offsets, np.ndarray)
+        and data.dtype == np.uint8
+        and offsets.dtype == np.int64
+        and data.ndim == offsets.ndim == 1
+        and len(offsets) >= 1
+        and offsets[0] == 0
+        and offsets[-1] == len(data)
+        and bool(np.all(np.diff(offsets) >= 0))
+    ):
+        raise MalformedVocabularyError("a packed TF-IDF vocabulary is malformed")
+    raw, bounds = data.tobytes(), offsets.tolist()
+    try:
+        terms = [raw[bounds[i] : bounds[i + 1]].decode("utf-8") for i in range(len(bounds) - 1)]
+    except UnicodeDecodeError:
+        raise MalformedVocabularyError("a packed TF-IDF vocabulary is not UTF-8") from None
+    vocabulary = dict(zip(terms, range(len(terms)), strict=True))
+    if len(vocabulary) != len(terms):
+        raise MalformedVocabularyError("a packed TF-IDF vocabulary repeats a term")
+    return vocabulary
 
 
 class CachedCharTfidfVectorizer(_UnitCachedTfidf):

@@ -43,8 +43,8 @@ class LinearPart:
 class LinearView:
     """A fitted ClusterClassifier seen as TF-IDF blocks, one linear SVM and per-class sigmoids.
 
-    Both fast paths (one title at a time, and whole batches) compute from this view; it exists
-    only for models of the shape they know (see :func:`linear_view`).
+    The batch scorer computes from this view; it exists only for models of the shape it knows
+    (see :func:`linear_view`).
     """
 
     parts: tuple[LinearPart, ...]
@@ -134,6 +134,13 @@ class BatchScorer:
         self._lock = threading.Lock()
         self._index: _UnitIndex | None = None  # made by the first batch
 
+    def prepare(self) -> None:
+        """Make the index now (its pairs take a second for a large model) instead of in the
+        first batch."""
+        with self._lock:
+            if self._index is None:
+                self._index = _UnitIndex(self.view.parts)
+
     def proba(self, normalized: Sequence[str]) -> np.ndarray:
         """Calibrated probabilities (before any prior shift), titles x classes."""
         return self.view.calibrate(self.scores(normalized))
@@ -154,29 +161,18 @@ class BatchScorer:
         with self._lock:
             if self._index is None or self._index.full():
                 self._index = _UnitIndex(self.view.parts)
-            index = self._index
-            word_ids, pair_ids, pair_hit = index.resolve(words, same_title)
-            by_word = [store.snapshot() for store in index.word_stores]
-            by_pair = [None if store is None else store.snapshot() for store in index.pair_stores]
+            word_units, pair_units, pair_hit = self._index.resolve(words, same_title)
+            columns = [store.snapshot() for store in self._index.stores]
         pair_lengths = np.bincount(rows[:-1][same_title][pair_hit], minlength=n)
-        return ResolvedBatch(
-            word_counts=_rows_matrix(word_ids, lengths, by_word[0].shape[0]),
-            pair_counts=_rows_matrix(pair_ids, pair_lengths, _pairs_indexed(by_pair)),
-            by_word=by_word,
-            by_pair=by_pair,
-        )
+        units = _units_matrix(word_units, lengths, pair_units, pair_lengths, columns[0].shape[0])
+        return ResolvedBatch(units, columns)
 
     def tfidf(self, batch: ResolvedBatch) -> list[TfidfBlock]:
         """Stage 2: each block's TF-IDF, titles x features, as scikit-learn's would be."""
-        blocks = []
-        for part, idf, by_word, by_pair in zip(
-            self.view.parts, self._idf, batch.by_word, batch.by_pair, strict=True
-        ):
-            counts = batch.word_counts @ by_word
-            if by_pair is not None and batch.pair_counts.nnz:
-                counts = counts + batch.pair_counts @ by_pair
-            blocks.append(_tfidf(counts, idf, part.vectorizer))
-        return blocks
+        return [
+            _tfidf(batch.units @ columns, idf, part.vectorizer)
+            for part, idf, columns in zip(self.view.parts, self._idf, batch.columns, strict=True)
+        ]
 
     def linear_scores(self, blocks: list[TfidfBlock]) -> np.ndarray:
         """Stage 3: the SVM's scores from the TF-IDF blocks."""
@@ -228,19 +224,12 @@ class TfidfBlock:
 
 @dataclass(frozen=True)
 class ResolvedBatch:
-    """A batch as count matrices over index rows, with the index's columns for those rows."""
+    """A batch as counts over the index's units, with each block's columns of those units."""
 
-    #: Titles x indexed words, and titles x indexed pairs (repeats allowed).
-    word_counts: sp.csr_matrix
-    pair_counts: sp.csr_matrix
-    #: Per block: indexed words x features, and indexed pairs x features (None: no pairs).
-    by_word: list[sp.csr_matrix]
-    by_pair: list[sp.csr_matrix | None]
-
-
-def _pairs_indexed(by_pair: list[sp.csr_matrix | None]) -> int:
-    """How many pairs the index holds (the column count of a titles x pairs matrix)."""
-    return next((m.shape[0] for m in by_pair if m is not None), 0)
+    #: Titles x indexed units (pairs, then words), repeats allowed.
+    units: sp.csr_matrix
+    #: Per block: indexed units x features.
+    columns: list[sp.csr_matrix]
 
 
 class _UnitIndex:
@@ -254,23 +243,23 @@ class _UnitIndex:
 
     def __init__(self, parts: Sequence[LinearPart]) -> None:
         self.parts = parts
+        pairs = sorted(set().union(*(_pairs_with_features(p.vectorizer) for p in parts if p.pairs)))
+        #: Units are rows of every block's store: the pairs, then the words as they come.
+        self.stores = [_ColumnStore(p.width) for p in parts]
+        for part, store in zip(parts, self.stores, strict=True):
+            store.append(part.vectorizer.unit_columns(pairs) if part.pairs else [()] * len(pairs))
+        self.first_word = len(pairs)
         self.word_ids: dict[str, int] = {}
         self.words: list[str] = []
-        self.word_stores = [_ColumnStore(p.width) for p in parts]
-        self.pair_stores = [_ColumnStore(p.width) if p.pairs else None for p in parts]
-        pairs = sorted(set().union(*(_pairs_with_features(p.vectorizer) for p in parts if p.pairs)))
         halves = [pair.split(" ") for pair in pairs]
         self._add_words(itertools.chain.from_iterable(halves))
         firsts = np.array([self.word_ids[a] for a, _ in halves], dtype=np.int64)
         seconds = np.array([self.word_ids[b] for _, b in halves], dtype=np.int64)
         codes = (firsts << 31) | seconds
         order = np.argsort(codes)
-        # Pair codes (first word id << 31 | second word id), sorted, and their store rows.
+        # Pair codes (first word id << 31 | second word id), sorted, and their units.
         self.pair_codes = codes[order]
         self.pair_rows = order.astype(np.int32)
-        for part, store in zip(self.parts, self.pair_stores, strict=True):
-            if store is not None:
-                store.append(part.vectorizer.unit_columns(pairs))
 
     def full(self) -> bool:
         return len(self.words) > MAX_INDEXED_WORDS
@@ -280,14 +269,14 @@ class _UnitIndex:
         new = [w for w in dict.fromkeys(words) if w not in known]
         known.update(zip(new, range(len(self.words), len(self.words) + len(new)), strict=True))
         self.words.extend(new)
-        for part, store in zip(self.parts, self.word_stores, strict=True):
+        for part, store in zip(self.parts, self.stores, strict=True):
             store.append(part.vectorizer.unit_columns(new))
 
     def resolve(
         self, words: list[str], same_title: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Index rows of ``words`` (a batch's tokens, title after title, unseen ones added), the
-        index rows of their adjacent pairs that have features (pairs are the positions where
+        """Units of ``words`` (a batch's tokens, title after title, unseen ones added), the
+        units of their adjacent pairs that have features (pairs are the positions where
         ``same_title`` is true), and which of those pairs they are."""
         found = list(map(self.word_ids.get, words))
         if None in found:
@@ -299,7 +288,7 @@ class _UnitIndex:
             return ids, np.empty(0, dtype=np.int32), np.zeros(len(codes), dtype=bool)
         at = np.minimum(np.searchsorted(self.pair_codes, codes), len(self.pair_codes) - 1)
         hit = self.pair_codes[at] == codes
-        return ids, self.pair_rows[at[hit]], hit
+        return ids + np.int32(self.first_word), self.pair_rows[at[hit]], hit
 
 
 def _pairs_with_features(vectorizer: _UnitCachedTfidf) -> set[str]:
@@ -326,6 +315,7 @@ class _ColumnStore:
         self.indptr = np.zeros(1025, dtype=np.int32)
         self.indices = np.empty(8192, dtype=np.int32)
         self.ones = np.ones(8192, dtype=np.float32)
+        self._snapshot: sp.csr_matrix | None = None
 
     def append(self, columns: list[tuple[int, ...]]) -> None:
         sizes = np.fromiter(map(len, columns), dtype=np.int64, count=len(columns))
@@ -342,12 +332,15 @@ class _ColumnStore:
         self.nnz += total
 
     def snapshot(self) -> sp.csr_matrix:
-        """The rows so far as a CSR matrix sharing this store's arrays."""
-        return sp.csr_matrix(
-            (self.ones[: self.nnz], self.indices[: self.nnz], self.indptr[: self.rows + 1]),
-            shape=(self.rows, self.width),
-            copy=False,
-        )
+        """The rows so far as a CSR matrix sharing this store's arrays (made again only
+        after rows were added)."""
+        if self._snapshot is None or self._snapshot.shape[0] != self.rows:
+            self._snapshot = sp.csr_matrix(
+                (self.ones[: self.nnz], self.indices[: self.nnz], self.indptr[: self.rows + 1]),
+                shape=(self.rows, self.width),
+                copy=False,
+            )
+        return self._snapshot
 
 
 def _grown(array: np.ndarray, needed: int) -> np.ndarray:
@@ -357,13 +350,29 @@ def _grown(array: np.ndarray, needed: int) -> np.ndarray:
     return grown
 
 
-def _rows_matrix(columns: np.ndarray, lengths: np.ndarray, width: int) -> sp.csr_matrix:
-    """Titles x units counts from each title's unit rows laid end to end (repeats allowed)."""
-    indptr = np.zeros(len(lengths) + 1, dtype=np.int32)
-    np.cumsum(lengths, out=indptr[1:])
+def _units_matrix(
+    words: np.ndarray,
+    word_lengths: np.ndarray,
+    pairs: np.ndarray,
+    pair_lengths: np.ndarray,
+    width: int,
+) -> sp.csr_matrix:
+    """Titles x units counts from each title's word units and pair units, each laid end to end
+    title after title (repeats allowed): a title's row holds its words, then its pairs."""
+    indptr = np.zeros(len(word_lengths) + 1, dtype=np.int32)
+    np.cumsum(word_lengths + pair_lengths, out=indptr[1:])
+    if len(pairs):
+        starts = indptr[:-1]
+        units = np.empty(len(words) + len(pairs), dtype=np.int32)
+        word_starts = np.cumsum(word_lengths) - word_lengths
+        pair_starts = np.cumsum(pair_lengths) - pair_lengths
+        units[np.arange(len(words)) + np.repeat(starts - word_starts, word_lengths)] = words
+        at = np.arange(len(pairs)) + np.repeat(starts + word_lengths - pair_starts, pair_lengths)
+        units[at] = pairs
+        words = units
     return sp.csr_matrix(
-        (np.ones(len(columns), dtype=np.float32), columns, indptr),
-        shape=(len(lengths), width),
+        (np.ones(len(words), dtype=np.float32), words, indptr),
+        shape=(len(word_lengths), width),
         copy=False,
     )
 
@@ -385,5 +394,5 @@ def _tfidf(counts: sp.csr_matrix, idf: np.ndarray | None, vectorizer: Any) -> Tf
         if filled.any():
             # Segments from one filled row's start to the next filled row's are that row's.
             norms[filled] = np.sqrt(np.add.reduceat(values * values, starts[filled]))
-    weights = sp.csr_matrix((values, counts.indices, counts.indptr), shape=counts.shape)
-    return TfidfBlock(weights, norms)
+    counts.data = values  # the weights, in the matrix the counts came in (made for this call)
+    return TfidfBlock(counts, norms)

@@ -109,7 +109,7 @@ class ScoringSpec:
         The model is loaded through :func:`akarclf.load_model`, cached per process and file,
         so this costs one load per worker process, not one per partition.
         """
-        from akarclf.model.classifier import load_model
+        from akarclf.model.persistence import load_model
         from akarclf.scoring.frame import score_frame
 
         result = score_frame(
