@@ -32,7 +32,7 @@ class Source:
 
     file: str
     scheme: str
-    category_column: str
+    category_column: str | None  # None: the file has no category (every row needs a reader)
     id_column: str | None
 
 
@@ -42,6 +42,11 @@ SOURCES: tuple[Source, ...] = (
     Source("lazada_electronics_2019.csv", "lazada_search", "search_category", "id"),
     Source("tokopedia_departments_2025.csv", "tokopedia_department", "department", "id"),
     Source("bukalapak_products.csv", "bukalapak_leaf", "category", "id"),
+    # The review loop's pool: thin categories or none; the taxonomy labels what they can decide.
+    Source("tokopedia_keywords_2025.csv", "tokopedia_leaf", "category", "id"),
+    Source("shopee_keywords_2023.csv", "shopee_keyword", "search_keyword", "id"),
+    Source("tokopedia_sample_2025.csv", "tokopedia_path", "category_path", "id"),
+    Source("qlapa_handmade_2016.csv", "unlabelled", None, "id"),
 )
 
 
@@ -164,7 +169,8 @@ def load_training_data(
         for line, row in _rows(path):
             result.read[stem] += 1
             title = (row.get("title") or "").strip()
-            category = (row.get(source.category_column) or "").strip()
+            column = source.category_column
+            category = (row.get(column) or "").strip() if column else ""
             mapping = taxonomy.map(source.scheme, category, title)
             uid = f"{stem}:{line}"
             label, mapped_by = mapping.cluster, mapping.source
