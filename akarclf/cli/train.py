@@ -86,6 +86,15 @@ def register(subparsers: Any) -> None:
         "(default: the packaged policy)",
     )
     parser.add_argument(
+        "--reviews",
+        type=Path,
+        nargs="+",
+        default=[],
+        metavar="FILE",
+        help="reviewer-label files (uid,title_key,label,reviewer,reviewed_at,round,note): "
+        "their majority labels override the taxonomy's; provenance goes in the card",
+    )
+    parser.add_argument(
         "--label-audit",
         type=Path,
         help="label-audit fixture (CSV uid,taxonomy_label,verdict) to summarise in the card",
@@ -117,6 +126,21 @@ def _write_oof(path: Path, report: Any) -> None:
             writer.writerow([example.uid, example.label, *(f"{p:.6f}" for p in row)])
 
 
+def _warn_unused_reviews(reviews: dict[str, Any]) -> None:
+    """Reviewer labels that could not be used are said on stderr, not only in the card."""
+    for key, what in (
+        ("ties", "tied reads (left out)"),
+        ("title_conflicts", "reads of different titles (left out)"),
+        ("stale", "rows that now hold another title (not applied)"),
+        ("unmatched", "uids in no training file (not applied)"),
+    ):
+        if reviews[key]:
+            print(
+                f"reviews: {len(reviews[key])} {what}: {', '.join(reviews[key][:5])}",
+                file=sys.stderr,
+            )
+
+
 def run(args: argparse.Namespace) -> int:
     """Train, save, write the card; returns 0."""
     from akarclf.training.card import save_with_card
@@ -135,7 +159,9 @@ def run(args: argparse.Namespace) -> int:
         else "akarclf train"
     )
     print(f"training on {args.data} (seed {args.seed}) ...", file=sys.stderr)
-    model, report = train(args.data, config)
+    model, report = train(args.data, config, reviews=args.reviews)
+    if report.reviews is not None:
+        _warn_unused_reviews(report.reviews)
 
     policy_reports: dict[str, Any] = {}
     if args.policy_out is not None:

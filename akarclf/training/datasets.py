@@ -75,6 +75,10 @@ class LabelledData:
     hand_labelled: int = 0  # examples whose label comes from a hand label, not the taxonomy
     hand_changed: int = 0  # ... of which the hand label differs from the taxonomy's
     hand_stale: int = 0  # hand labels whose row now holds another title (not applied)
+    reviewed: int = 0  # examples whose label comes from reviewer labels
+    review_changed: int = 0  # ... of which the reviewers' label differs from the one it replaced
+    review_stale: list[str] = field(default_factory=list)  # reviewed uids now holding another title
+    review_unmatched: list[str] = field(default_factory=list)  # reviewed uids in no training file
 
 
 def _rows(path: Path) -> Iterable[tuple[int, dict[str, str]]]:
@@ -148,12 +152,16 @@ def load_training_data(
     data_dir: str | Path,
     taxonomy: Taxonomy | None = None,
     hand_labels: dict[str, tuple[str, str]] | None = None,
+    reviews: dict[str, tuple[str, str]] | None = None,
 ) -> LabelledData:
     """Every training file in ``data_dir`` that :data:`SOURCES` knows, labelled.
 
     Labels come from the taxonomy, overridden by hand labels (default: the packaged ones; pass
-    ``{}`` for the taxonomy alone). A file that is missing raises ``FileNotFoundError`` naming
-    it: training on a silently smaller mix would ship a different model under the same name.
+    ``{}`` for the taxonomy alone), overridden in turn by settled reviewer labels (``reviews``,
+    uid -> (label, title key), see :mod:`akarclf.training.reviews`); a hand or reviewer label
+    applies only while its row holds the title it was given for. A file that is missing raises
+    ``FileNotFoundError`` naming it: training on a silently smaller mix would ship a different
+    model under the same name.
     """
     data_dir = Path(data_dir)
     taxonomy = taxonomy or load_taxonomy()
@@ -164,6 +172,8 @@ def load_training_data(
             raise FileNotFoundError(f"training file not found: {path}")
     result = LabelledData(examples=[], taxonomy_version=taxonomy.version)
     result.fingerprint = file_fingerprint(paths)
+    reviews = reviews or {}
+    reviews_seen: set[str] = set()
     for source, path in zip(SOURCES, paths, strict=True):
         stem = path.stem
         for line, row in _rows(path):
@@ -182,12 +192,22 @@ def load_training_data(
                     label, mapped_by = hand_label, "hand"
                 else:
                     result.hand_stale += 1
+            if uid in reviews:
+                reviews_seen.add(uid)
+                review_label, key = reviews[uid]
+                if key == title_key(title):
+                    result.reviewed += 1
+                    result.review_changed += review_label != label
+                    label, mapped_by = review_label, "review"
+                else:
+                    result.review_stale.append(uid)
             if label is None or not title:
                 result.dropped[stem] += 1
                 continue
             result.examples.append(
                 Example(uid, title, label, stem, category, mapped_by, mapping.cluster)
             )
+    result.review_unmatched = sorted(set(reviews) - reviews_seen)
     return result
 
 

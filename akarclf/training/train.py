@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from akarclf.clusters import CLUSTERS
 from akarclf.evaluation.metrics import evaluate_predictions
 from akarclf.model.classifier import ClusterClassifier
 from akarclf.training.datasets import Example, LabelledData, load_gold, load_training_data
+from akarclf.training.reviews import load_reviews, provenance
 from akarclf.training.splits import Split, group_split
 
 #: Word-feature variants compared in the ablation (issue: surface, stems, both; +/- chars).
@@ -70,6 +72,7 @@ class TrainingReport:
     classes: list[str]
     seconds: float
     class_prior: dict[str, float] | None = None
+    reviews: dict[str, Any] | None = None  # provenance of reviewer labels (reviews.provenance)
 
 
 def _titles(examples: list[Example]) -> list[str]:
@@ -118,12 +121,19 @@ def _macro_f1(labels: list[str], proba: np.ndarray) -> dict[str, Any]:
 
 
 def train(
-    data_dir: str | Path, config: TrainingConfig | None = None
+    data_dir: str | Path,
+    config: TrainingConfig | None = None,
+    reviews: Sequence[str | Path] = (),
 ) -> tuple[ClusterClassifier, TrainingReport]:
-    """Train the model on ``data_dir`` and compute everything its card reports."""
+    """Train the model on ``data_dir`` and compute everything its card reports.
+
+    ``reviews`` are reviewer-label files (:mod:`akarclf.training.reviews`): their settled
+    labels override the taxonomy's and the hand labels, and their provenance goes in the card.
+    """
     config = config or TrainingConfig()
     start = time.perf_counter()
-    data = load_training_data(data_dir)
+    resolved = load_reviews(reviews) if reviews else None
+    data = load_training_data(data_dir, reviews=resolved.labels if resolved else None)
     split = group_split(data.examples, test_fraction=config.test_fraction, seed=config.seed)
     gold = load_gold(data_dir)
     gold_labels = np.asarray(_labels(gold))
@@ -203,6 +213,16 @@ def train(
         classes=list(CLUSTERS),
         class_prior=final_params.get("class_prior"),
         seconds=time.perf_counter() - start,
+        reviews=None
+        if resolved is None
+        else provenance(
+            resolved,
+            reviews,
+            applied=data.reviewed,
+            changed=data.review_changed,
+            stale=data.review_stale,
+            unmatched=data.review_unmatched,
+        ),
     )
     return model, report
 
