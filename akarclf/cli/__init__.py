@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from akarclf._version import __version__
 
 #: Sub-command modules, in the order ``--help`` lists them.
-COMMAND_MODULES = ("score", "train", "evaluate", "tune_policy")
+COMMAND_MODULES = ("score", "train", "evaluate", "tune_policy", "queue")
 
 EXIT_OK = 0
 EXIT_FAILURE = 1

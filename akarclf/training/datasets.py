@@ -50,6 +50,15 @@ SOURCES: tuple[Source, ...] = (
 )
 
 
+#: The review loop's unlabelled pool: files whose keywords or categories decide few titles.
+POOL_FILES: tuple[str, ...] = (
+    "tokopedia_keywords_2025.csv",
+    "shopee_keywords_2023.csv",
+    "tokopedia_sample_2025.csv",
+    "qlapa_handmade_2016.csv",
+)
+
+
 @dataclass(frozen=True)
 class Example:
     """One labelled title. ``uid`` is ``<file stem>:<line>``, stable across runs."""
@@ -209,6 +218,25 @@ def load_training_data(
             )
     result.review_unmatched = sorted(set(reviews) - reviews_seen)
     return result
+
+
+def read_pool(data_dir: str | Path) -> list[tuple[str, str]]:
+    """(uid, title) of every title of :data:`POOL_FILES`, in file order, once per title key and
+    without titles that are in gold (gold is read out-of-fold; its titles are not re-read)."""
+    data_dir = Path(data_dir)
+    gold = {title_key(e.title) for e in load_gold(data_dir)}
+    pool: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for name in POOL_FILES:
+        path = data_dir / name
+        for line, row in _rows(path):
+            title = (row.get("title") or "").strip()
+            key = title_key(title) if title else ""
+            if not title or key in gold or key in seen:
+                continue
+            seen.add(key)
+            pool.append((f"{path.stem}:{line}", title))
+    return pool
 
 
 def load_gold(data_dir: str | Path) -> list[Example]:
