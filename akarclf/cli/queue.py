@@ -31,9 +31,7 @@ def register(subparsers: Any) -> None:
         "catalogue", nargs="?", metavar="CATALOGUE", help="CSV or JSONL listings (.gz, - = stdin)"
     )
     parser.add_argument("-o", "--output", required=True, type=Path, help="sheet to write (CSV)")
-    parser.add_argument(
-        "--size", required=True, type=integer_at_least(1), help="listings to queue"
-    )
+    parser.add_argument("--size", required=True, type=integer_at_least(1), help="listings to queue")
     parser.add_argument(
         "--data",
         type=Path,
