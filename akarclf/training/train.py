@@ -227,6 +227,22 @@ def train(
     return model, report
 
 
+def fit_model(
+    data_dir: str | Path,
+    config: TrainingConfig | None = None,
+    reviews: Sequence[str | Path] = (),
+) -> ClusterClassifier:
+    """Only the model :func:`train` ships (training split plus gold, reviewer labels applied),
+    without any evaluation: for loops that need a model, not its figures."""
+    config = config or TrainingConfig()
+    resolved = load_reviews(reviews) if reviews else None
+    data = load_training_data(data_dir, reviews=resolved.labels if resolved else None)
+    split = group_split(data.examples, test_fraction=config.test_fraction, seed=config.seed)
+    gold = load_gold(data_dir) if config.use_gold else []
+    params = _with_prior(config, config.params, gold)
+    return _fit(params, split.train, gold, config.gold_weight, config.seed)
+
+
 def _with_prior(
     config: TrainingConfig, params: dict[str, Any], gold: list[Example]
 ) -> dict[str, Any]:
