@@ -170,11 +170,14 @@ def test_train_command_writes_model_card_and_oof(data_dir: Path, tmp_path: Path)
     assert model.predict(["Kopi Bubuk Arabika Gayo 200 gram"])[0] == "culinary"
     card = json.loads(out.with_suffix(".card.json").read_text())
     assert card["model"]["model_version"] == model.model_version
-    assert set(card["metrics"]) == {"test", "gold_out_of_fold"}
+    assert set(card["metrics"]) == {"test", "gold_out_of_fold", "food_fixture"}
     assert card["metrics"]["gold_out_of_fold"]["intervals"]["replicates"] == 1000
     verdicts = {(row["data"], row["figure"]): row["verdict"] for row in card["targets"]}
-    assert verdicts[("held-out split", "macro-F1")] != "not measured"
-    assert verdicts[("held-out split", "policy review rate")] == "not measured"  # no policy
+    assert verdicts[("gold_dev (out-of-fold)", "macro-F1")] != "not measured"
+    assert verdicts[("mainstream food fixture", "recall culinary")] != "not measured"
+    assert verdicts[("gold_dev (out-of-fold, tuning data)", "policy review rate")] == (
+        "not measured"  # no policy tuned
+    )
     markdown = out.with_suffix(".md").read_text()
     assert "gold_dev (out-of-fold)" in markdown and "## Split" in markdown
     assert "## Targets" in markdown and "95 % bootstrap intervals over titles" in markdown

@@ -21,6 +21,8 @@ from akarclf.evaluation.targets import HELD_OUT, POLICY_GOLD
 
 def register(subparsers: Any) -> None:
     """Add the ``train`` sub-command."""
+    from akarclf.evaluation.tuning import DEFAULT_BLOCK_PRECISION, DEFAULT_PROTECTED_RECALL
+
     parser = subparsers.add_parser(
         "train",
         help="train a model on a data folder and write it with its model card",
@@ -63,8 +65,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--block-precision",
         type=float,
-        default=0.99,
-        help="block precision target of the tuned policy (default 0.99)",
+        default=DEFAULT_BLOCK_PRECISION,
+        help=f"block precision target of the tuned policy (default {DEFAULT_BLOCK_PRECISION})",
     )
     parser.add_argument(
         "--min-block-support",
@@ -76,8 +78,15 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--protected-recall",
         type=float,
-        default=0.99,
-        help="protected recall target of the tuned policy (default 0.99)",
+        default=DEFAULT_PROTECTED_RECALL,
+        help=f"protected recall target of the tuned policy (default {DEFAULT_PROTECTED_RECALL})",
+    )
+    parser.add_argument(
+        "--review-budget",
+        type=float,
+        default=None,
+        help="cap on the share of gold listings the tuned policy sends to review "
+        "(default: none; see akarclf tune-policy --review-budget)",
     )
     parser.add_argument(
         "--base-policy",
@@ -239,6 +248,7 @@ def _tune_policy(args: argparse.Namespace, report: Any) -> dict[str, Any]:
         block_precision=args.block_precision,
         protected_recall=args.protected_recall,
         min_support=args.min_block_support,
+        review_budget=args.review_budget,
         version=args.policy_version or today_utc().strftime("%Y.%m.%d"),
         provenance={
             "data": "gold_dev.csv out-of-fold probabilities of akarclf train",

@@ -87,6 +87,11 @@ def build_card(
         card["metrics"]["gold_out_of_fold"] = evaluate_predictions(
             [e.label for e in report.gold], report.gold_oof_proba, list(CLUSTERS)
         )
+    if report.food_fixture is not None:
+        food_labels, food_proba = report.food_fixture
+        card["metrics"]["food_fixture"] = evaluate_predictions(
+            food_labels, food_proba, list(CLUSTERS)
+        )
     if policy_reports:
         card["policy"] = policy_reports
     if label_audit:

@@ -27,6 +27,7 @@ from akarclf.clusters import CLUSTERS
 from akarclf.evaluation.metrics import evaluate_predictions
 from akarclf.model.classifier import ClusterClassifier
 from akarclf.training.datasets import Example, LabelledData, load_gold, load_training_data
+from akarclf.training.food_fixture import load_food_fixture
 from akarclf.training.reviews import load_reviews, provenance
 from akarclf.training.splits import Split, group_split
 
@@ -73,6 +74,8 @@ class TrainingReport:
     seconds: float
     class_prior: dict[str, float] | None = None
     reviews: dict[str, Any] | None = None  # provenance of reviewer labels (reviews.provenance)
+    #: Labels of the mainstream food fixture and the shipped model's probabilities on it.
+    food_fixture: tuple[list[str], np.ndarray] | None = None
 
 
 def _titles(examples: list[Example]) -> list[str]:
@@ -202,6 +205,7 @@ def train(
             }
         )
     test_proba = _proba_in_cluster_order(model, _titles(split.test))
+    food_titles, food_labels = load_food_fixture()
     report = TrainingReport(
         config=config,
         data=data,
@@ -213,6 +217,7 @@ def train(
         classes=list(CLUSTERS),
         class_prior=final_params.get("class_prior"),
         seconds=time.perf_counter() - start,
+        food_fixture=(food_labels, _proba_in_cluster_order(model, food_titles)),
         reviews=None
         if resolved is None
         else provenance(
