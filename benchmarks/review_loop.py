@@ -18,10 +18,11 @@ each queued uid's selection reason (uncertain, diverse, random) for the analysis
 the readers' sheet.
 
 ``measure`` trains with an arm's reviews of rounds 1..K (as ``akarclf train --no-ablation
---reviews ...``) and appends to a JSON file: gold out-of-fold macro-F1 and per-cluster F1, and
-the review rate of the thresholds tuned on gold out-of-fold for block precision >= 0.98 and
-protected recall >= 0.97. Round 0 (arm ``none``) is the model without reviews. ``curve`` turns
-that JSON into a Markdown table and a PNG, queue against random per round.
+--reviews ...``) and appends to a JSON file: gold out-of-fold macro-F1 and per-cluster F1,
+culinary recall and precision on the mainstream food fixture, and the review rate of the
+thresholds tuned on gold out-of-fold for block precision >= 0.98 and protected recall >= 0.97.
+Round 0 (arm ``none``) is the model without reviews. ``curve`` turns that JSON into a Markdown
+table and a PNG, queue against random per round.
 
     python benchmarks/review_loop.py random --data ../shared/data --rounds 4 --size 150 --out DIR
     python benchmarks/review_loop.py queue --data ../shared/data --round 1 --size 150 \\
@@ -151,6 +152,11 @@ def measure(data: Path, reviews: list[Path], seed: int = 0, jobs: int = 2) -> di
         seed=seed,
     )
     gate = tuned.report["metrics"]
+    food = {"recall": None, "precision": None}
+    if report.food_fixture is not None:
+        food_labels, food_proba = report.food_fixture
+        culinary = evaluate_predictions(food_labels, food_proba, list(CLUSTERS))["per_cluster"]
+        food = {k: culinary["culinary"][k] for k in food}
     return {
         "reviewed_listings": report.reviews["settled"] if report.reviews else 0,
         "applied": report.reviews["applied"] if report.reviews else 0,
@@ -164,6 +170,7 @@ def measure(data: Path, reviews: list[Path], seed: int = 0, jobs: int = 2) -> di
         "review_rate": gate["review_rate"]["value"],
         "block_precision": gate["block_precision"]["value"],
         "protected_recall": gate["protected_recall"]["value"],
+        "food_fixture_culinary": food,
         "seconds": round(time.perf_counter() - start, 1),
     }
 
@@ -194,6 +201,10 @@ def _series(results: list[dict[str, Any]], arm: str) -> list[dict[str, Any]]:
     return start + sorted((r for r in results if r["arm"] == arm), key=lambda r: r["round"])
 
 
+def _fmt(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
 def curve_markdown(results: list[dict[str, Any]]) -> str:
     lines = [
         "# Review loop: learning curve, queue against random",
@@ -201,20 +212,23 @@ def curve_markdown(results: list[dict[str, Any]]) -> str:
         "Each round adds the reviewer labels of that round (two blind readers per title, a "
         "third on disagreement) to the training data. Gold out-of-fold figures; review rate of "
         f"the thresholds tuned on gold out-of-fold for block precision >= {BLOCK_PRECISION} "
-        f"and protected recall >= {PROTECTED_RECALL}. Round 0 is the model without reviews. "
+        f"and protected recall >= {PROTECTED_RECALL}; food: culinary on the mainstream food "
+        "fixture (– where not measured). Round 0 is the model without reviews. "
         "Produced by `python benchmarks/review_loop.py curve` from the `measure` results.",
         "",
         "| arm | round | reviewed | macro-F1 | "
         + " | ".join(f"F1 {c}" for c in CLUSTERS)
-        + " | review rate | block precision | protected recall |",
-        "|---" * (8 + len(CLUSTERS) - 1) + "|",
+        + " | review rate | block precision | protected recall | food recall | food precision |",
+        "|---" * (10 + len(CLUSTERS) - 1) + "|",
     ]
     for r in sorted(results, key=lambda r: (r["round"], r["arm"])):
         f1 = " | ".join(f"{r['gold_oof_f1'][c]:.3f}" for c in CLUSTERS)
+        food = r.get("food_fixture_culinary") or {}
         lines.append(
             f"| {r['arm']} | {r['round']} | {r['reviewed_listings']} | "
             f"{r['gold_oof_macro_f1']:.3f} | {f1} | {100 * r['review_rate']:.1f} % | "
-            f"{r['block_precision']:.3f} | {r['protected_recall']:.3f} |"
+            f"{r['block_precision']:.3f} | {r['protected_recall']:.3f} | "
+            f"{_fmt(food.get('recall'))} | {_fmt(food.get('precision'))} |"
         )
     return "\n".join(lines) + "\n"
 
