@@ -14,7 +14,7 @@ The goal is that gating adds less than 5 % to the cost of ``predict_proba``. Thi
   else the shipped default when ``akarclf.load_model`` can load it, else a
   ``ClusterClassifier`` fitted on made-up titles (the real feature pipeline with a toy
   vocabulary; a real model has far more features, so the ratios printed are pessimistic);
-* :func:`akarclf.gate.decide.decide` of one title at a time with that model, as a service calls
+* :func:`akarclf.gate.decision.decide` of one title at a time with that model, as a service calls
   it: the latency of the first call after loading, then p50 / p99 / max over ``--singles``
   calls on titles of known words and on titles that each bring a word never seen before
   (goal: p99 < 1 ms).

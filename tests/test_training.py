@@ -66,6 +66,32 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ["id", "title", "category"],
         [["1", "Sepeda Lipat 20 Inch", "Sepeda Lipat"], ["2", "Jersey Sepeda", "Jersey"]],
     )
+    _write(
+        root / "tokopedia_keywords_2025.csv",
+        ["id", "title", "search_keyword", "category"],
+        [
+            ["1", "Minuman Soda Jeruk Kaleng 330ml isi 6", "minuman", "Soft Drink"],
+            ["2", "Vitamin C 1000mg isi 30 tablet", "kesehatan", "Multivitamin"],
+            ["3", "Kotak Serbaguna Plastik Susun", "rumah tangga", "Kotak"],
+        ],
+    )
+    _write(
+        root / "shopee_keywords_2023.csv",
+        ["id", "title", "search_keyword"],
+        [
+            ["1", "Kaos Polos Lengan Pendek Katun", "Kaos"],
+            ["2", "Sablon Plastik Gantungan Kaos", "Kaos"],
+            ["3", "Air Mineral Botol 600ml isi 24", "Le Minerale"],
+            ["4", "Tutup Galon Air Minum", "Le Minerale"],
+            ["5", "Bantal Leher Travel", "Bantal"],
+        ],
+    )
+    _write(
+        root / "tokopedia_sample_2025.csv",
+        ["id", "title", "category_path"],
+        [["1", "Susu UHT Coklat 1 Liter", "Makanan & Minuman/Susu & Olahan Susu/Susu UHT"]],
+    )
+    _write(root / "qlapa_handmade_2016.csv", ["id", "title"], [["q1", "Patung Kayu Ukir Kuda"]])
     gold = [
         [f"h{i:03d}", "hand", f"{title} edisi spesial", "", label, ""]
         for i, (title, label) in enumerate(TITLES)
@@ -82,6 +108,17 @@ def test_training_data_is_labelled_through_the_taxonomy(data_dir: Path) -> None:
     assert labels["bukalapak_products:2"] == "other"
     assert labels["bukalapak_products:3"] == "textile_fashion"
     assert labels["tokopedia_departments_2025:2"] == "textile_fashion"
+    # The review pool: a leaf or a keyword decides only what it can; the rest is dropped.
+    assert labels["tokopedia_keywords_2025:2"] == "culinary"
+    assert labels["tokopedia_keywords_2025:3"] == "other"
+    assert "tokopedia_keywords_2025:4" not in labels
+    assert labels["shopee_keywords_2023:2"] == "textile_fashion"
+    assert "shopee_keywords_2023:3" not in labels
+    assert labels["shopee_keywords_2023:4"] == "culinary"
+    assert labels["shopee_keywords_2023:5"] == "other"
+    assert "shopee_keywords_2023:6" not in labels
+    assert labels["tokopedia_sample_2025:2"] == "culinary"
+    assert data.dropped["qlapa_handmade_2016"] == 1
     assert data.read["tokopedia_umkm"] == len(TITLES) * len(COLOURS)
     assert len(data.fingerprint) == 64
 
@@ -133,11 +170,14 @@ def test_train_command_writes_model_card_and_oof(data_dir: Path, tmp_path: Path)
     assert model.predict(["Kopi Bubuk Arabika Gayo 200 gram"])[0] == "culinary"
     card = json.loads(out.with_suffix(".card.json").read_text())
     assert card["model"]["model_version"] == model.model_version
-    assert set(card["metrics"]) == {"test", "gold_out_of_fold"}
+    assert set(card["metrics"]) == {"test", "gold_out_of_fold", "food_fixture"}
     assert card["metrics"]["gold_out_of_fold"]["intervals"]["replicates"] == 1000
     verdicts = {(row["data"], row["figure"]): row["verdict"] for row in card["targets"]}
-    assert verdicts[("held-out split", "macro-F1")] != "not measured"
-    assert verdicts[("held-out split", "policy review rate")] == "not measured"  # no policy
+    assert verdicts[("gold_dev (out-of-fold)", "macro-F1")] != "not measured"
+    assert verdicts[("mainstream food fixture", "recall culinary")] != "not measured"
+    assert verdicts[("gold_dev (out-of-fold, tuning data)", "policy review rate")] == (
+        "not measured"  # no policy tuned
+    )
     markdown = out.with_suffix(".md").read_text()
     assert "gold_dev (out-of-fold)" in markdown and "## Split" in markdown
     assert "## Targets" in markdown and "95 % bootstrap intervals over titles" in markdown

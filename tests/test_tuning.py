@@ -250,7 +250,16 @@ def test_unreachable_precision_blocks_nothing_and_undefined_targets_are_errors()
     rng = np.random.default_rng(0)
     labels = np.where(rng.random(300) < 0.5, "textile_fashion", "other")
     labels[-1] = "other"
-    result = tune_thresholds(proba, CLUSTERS, labels, policy=POLICY, on=ON, n_bootstrap=20)
+    result = tune_thresholds(
+        proba,
+        CLUSTERS,
+        labels,
+        policy=POLICY,
+        on=ON,
+        n_bootstrap=20,
+        block_precision=0.99,
+        protected_recall=0.99,
+    )
     # Nothing is blocked automatically; the review band still catches protected listings.
     assert result.policy.block_threshold == 1.0
     assert result.policy.provenance["status"] == "block_precision_not_met"

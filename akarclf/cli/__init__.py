@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from akarclf._version import __version__
 
 #: Sub-command modules, in the order ``--help`` lists them.
-COMMAND_MODULES = ("score", "train", "evaluate", "tune_policy", "monitor")
+COMMAND_MODULES = ("score", "monitor", "queue", "train", "evaluate", "tune_policy")
 
 #: Exit statuses of every ``akarclf`` command (``score`` uses them all).
 EXIT_OK = 0
@@ -25,6 +25,8 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 #: ``score`` finished but some rows were rejected (they are in the rejects file).
 EXIT_REJECTS = 3
+#: ``monitor`` found a limit crossed (for a scheduled job to alert on).
+EXIT_LIMIT_CROSSED = 4
 #: Interrupted by Ctrl-C (SIGINT); no partial output file is left.
 EXIT_INTERRUPTED = 130
 #: Stopped by SIGTERM; no partial output file is left.
@@ -36,6 +38,7 @@ EXIT_STATUS_HELP = f"""exit status:
   {EXIT_FAILURE:<4} error (the message on stderr names the file, row or field)
   {EXIT_USAGE:<4} usage error, or an input file or policy that cannot be used
   {EXIT_REJECTS:<4} score finished but some rows were rejected (see the rejects file)
+  {EXIT_LIMIT_CROSSED:<4} monitor found a limit crossed
   {EXIT_INTERRUPTED:<4} interrupted (Ctrl-C); no partial output file is left
   {EXIT_TERMINATED:<4} stopped by SIGTERM; no partial output file is left"""
 

@@ -23,6 +23,7 @@ from typing import IO, Any, Final
 
 import numpy as np
 
+from akarclf.cli import EXIT_FAILURE, EXIT_LIMIT_CROSSED, EXIT_OK, EXIT_USAGE
 from akarclf.clusters import CLUSTERS
 from akarclf.errors import AkarclfError
 from akarclf.evaluation.monitor import (
@@ -37,11 +38,6 @@ from akarclf.evaluation.monitor import (
 )
 from akarclf.scoring.core import FLOAT_COLUMNS, OUTPUT_COLUMNS
 from akarclf.scoring.readers import format_for, open_input
-
-EXIT_OK: Final = 0
-EXIT_FAILURE: Final = 1
-EXIT_USAGE: Final = 2
-EXIT_LIMIT_CROSSED: Final = 4
 
 #: Optional column with the share of a title's words the model knows (0 to 1).
 KNOWN_SHARE: Final = "known_share"

@@ -21,6 +21,8 @@ from akarclf.evaluation.targets import HELD_OUT, POLICY_GOLD
 
 def register(subparsers: Any) -> None:
     """Add the ``train`` sub-command."""
+    from akarclf.evaluation.tuning import DEFAULT_BLOCK_PRECISION, DEFAULT_PROTECTED_RECALL
+
     parser = subparsers.add_parser(
         "train",
         help="train a model on a data folder and write it with its model card",
@@ -63,8 +65,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--block-precision",
         type=float,
-        default=0.99,
-        help="block precision target of the tuned policy (default 0.99)",
+        default=DEFAULT_BLOCK_PRECISION,
+        help=f"block precision target of the tuned policy (default {DEFAULT_BLOCK_PRECISION})",
     )
     parser.add_argument(
         "--min-block-support",
@@ -76,14 +78,30 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--protected-recall",
         type=float,
-        default=0.99,
-        help="protected recall target of the tuned policy (default 0.99)",
+        default=DEFAULT_PROTECTED_RECALL,
+        help=f"protected recall target of the tuned policy (default {DEFAULT_PROTECTED_RECALL})",
+    )
+    parser.add_argument(
+        "--review-budget",
+        type=float,
+        default=None,
+        help="cap on the share of gold listings the tuned policy sends to review "
+        "(default: none; see akarclf tune-policy --review-budget)",
     )
     parser.add_argument(
         "--base-policy",
         type=Path,
         help="policy whose clusters and dates the tuned policy keeps "
         "(default: the packaged policy)",
+    )
+    parser.add_argument(
+        "--reviews",
+        type=Path,
+        nargs="+",
+        default=[],
+        metavar="FILE",
+        help="reviewer-label files (uid,title_key,label,reviewer,reviewed_at,round,note): "
+        "their majority labels override the taxonomy's; provenance goes in the card",
     )
     parser.add_argument(
         "--label-audit",
@@ -117,6 +135,21 @@ def _write_oof(path: Path, report: Any) -> None:
             writer.writerow([example.uid, example.label, *(f"{p:.6f}" for p in row)])
 
 
+def _warn_unused_reviews(reviews: dict[str, Any]) -> None:
+    """Reviewer labels that could not be used are said on stderr, not only in the card."""
+    for key, what in (
+        ("ties", "tied reads (left out)"),
+        ("title_conflicts", "reads of different titles (left out)"),
+        ("stale", "rows that now hold another title (not applied)"),
+        ("unmatched", "uids in no training file (not applied)"),
+    ):
+        if reviews[key]:
+            print(
+                f"reviews: {len(reviews[key])} {what}: {', '.join(reviews[key][:5])}",
+                file=sys.stderr,
+            )
+
+
 def run(args: argparse.Namespace) -> int:
     """Train, save, write the card; returns 0."""
     from akarclf.training.card import save_with_card
@@ -135,7 +168,9 @@ def run(args: argparse.Namespace) -> int:
         else "akarclf train"
     )
     print(f"training on {args.data} (seed {args.seed}) ...", file=sys.stderr)
-    model, report = train(args.data, config)
+    model, report = train(args.data, config, reviews=args.reviews)
+    if report.reviews is not None:
+        _warn_unused_reviews(report.reviews)
 
     policy_reports: dict[str, Any] = {}
     if args.policy_out is not None:
@@ -213,6 +248,7 @@ def _tune_policy(args: argparse.Namespace, report: Any) -> dict[str, Any]:
         block_precision=args.block_precision,
         protected_recall=args.protected_recall,
         min_support=args.min_block_support,
+        review_budget=args.review_budget,
         version=args.policy_version or today_utc().strftime("%Y.%m.%d"),
         provenance={
             "data": "gold_dev.csv out-of-fold probabilities of akarclf train",

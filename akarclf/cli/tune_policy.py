@@ -84,6 +84,15 @@ def register(subparsers: Any) -> None:
         f"(default {DEFAULT_PROTECTED_RECALL})",
     )
     parser.add_argument(
+        "--review-budget",
+        type=float,
+        metavar="R",
+        default=None,
+        help="cap on the share of listings sent to review (e.g. 0.05): the review threshold "
+        "then stays where the band holds at most R, and the report says which protected "
+        "recall that buys (default: no cap, the recall target decides)",
+    )
+    parser.add_argument(
         "--on",
         metavar="YYYY-MM-DD",
         help="decision date selecting the protected clusters (default: today, UTC)",
@@ -274,6 +283,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         blank=None if titles is None else blank_mask(titles),
         min_support=args.min_support,
+        review_budget=args.review_budget,
         policy_id=args.policy_id,
         version=args.policy_version or today_utc().strftime("%Y.%m.%d"),
         provenance=provenance,
@@ -286,7 +296,9 @@ def run(args: argparse.Namespace) -> int:
         f"Restriction policy {result.policy.label}, written by `akarclf tune-policy`.\n"
         f"Thresholds chosen on {data_path.name} (sha256 {provenance['data_sha256'][:16]}...)\n"
         f"for block precision >= {args.block_precision} and protected recall >= "
-        f"{args.protected_recall}.\nSee [provenance] below and the report JSON for the "
+        f"{args.protected_recall}"
+        + ("" if args.review_budget is None else f" within a review share <= {args.review_budget}")
+        + ".\nSee [provenance] below and the report JSON for the "
         "measured figures."
     )
     text = result.policy.to_toml(header=header)

@@ -19,6 +19,7 @@ from akarclf.clusters import CLUSTERS
 HELD_OUT: Final = "held-out split"
 GOLD: Final = "gold_dev (out-of-fold)"
 POLICY_GOLD: Final = "gold_dev (out-of-fold, tuning data)"
+FOOD_FIXTURE: Final = "mainstream food fixture"
 
 
 @dataclass(frozen=True)
@@ -37,23 +38,30 @@ class Target:
     interval_path: tuple[str, ...] = ()
 
 
-def _classifier_targets(
-    data: str, key: str, macro: float, each: float, accuracy: float | None
-) -> list[Target]:
+def _classifier_targets(data: str, key: str, macro: float, f1: Mapping[str, float]) -> list[Target]:
     metrics, intervals = ("metrics", key), ("metrics", key, "intervals")
     targets = [
         Target(data, "macro-F1", True, macro, (*metrics, "macro_f1"), (*intervals, "macro_f1"))
     ]
     for c in CLUSTERS:
         path = ("per_cluster", c, "f1")
-        targets.append(Target(data, f"F1 {c}", True, each, (*metrics, *path), (*intervals, *path)))
-    if accuracy is not None:
-        targets.append(
-            Target(
-                data, "accuracy", True, accuracy, (*metrics, "accuracy"), (*intervals, "accuracy")
-            )
-        )
+        targets.append(Target(data, f"F1 {c}", True, f1[c], (*metrics, *path), (*intervals, *path)))
     return targets
+
+
+def _cluster_targets(data: str, key: str, cluster: str, bound: float) -> list[Target]:
+    metrics, intervals = ("metrics", key), ("metrics", key, "intervals")
+    return [
+        Target(
+            data,
+            f"{figure} {cluster}",
+            True,
+            bound,
+            (*metrics, "per_cluster", cluster, figure),
+            (*intervals, "per_cluster", cluster, figure),
+        )
+        for figure in ("recall", "precision")
+    ]
 
 
 def _policy_targets(data: str, precision: float, recall: float, review: float) -> list[Target]:
@@ -76,14 +84,18 @@ def _policy_targets(data: str, precision: float, recall: float, review: float) -
     ]
 
 
-#: What the default model and policy must reach: the classifier's targets on the held-out
-#: split and on gold_dev out of fold, and the gate's with the shipped policy on both.
+#: What the default model and policy must reach (issue 13): the classifier on gold_dev out of
+#: fold, the shipped policy (tuned there) at its operating point, and culinary on the
+#: mainstream food fixture (packaged food and drink against non-food neighbours).
 DEFAULT_TARGETS: Final[tuple[Target, ...]] = (
-    *_classifier_targets(HELD_OUT, "test", macro=0.95, each=0.90, accuracy=0.97),
-    Target(HELD_OUT, "ECE (top label)", False, 0.03, ("metrics", "test", "ece")),
-    *_classifier_targets(GOLD, "gold_out_of_fold", macro=0.88, each=0.80, accuracy=None),
-    *_policy_targets(HELD_OUT, precision=0.99, recall=0.99, review=0.05),
+    *_classifier_targets(
+        GOLD,
+        "gold_out_of_fold",
+        macro=0.88,
+        f1={"textile_fashion": 0.90, "culinary": 0.90, "crafts": 0.75, "other": 0.90},
+    ),
     *_policy_targets(POLICY_GOLD, precision=0.98, recall=0.97, review=0.10),
+    *_cluster_targets(FOOD_FIXTURE, "food_fixture", "culinary", 0.95),
 )
 
 

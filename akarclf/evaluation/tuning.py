@@ -25,6 +25,12 @@ blocked or reviewed) is at least the target. Recall can only fall as the cut ris
 choice needs no such guard. If the block threshold alone already meets the recall target the
 review threshold equals the block threshold (no review band).
 
+Review budget: a marketplace staffs its queue by capacity, so ``review_budget`` (a share of
+the listings tuned on) caps the review band. The review cut is then the higher of the recall
+cut above and the lowest cut whose band (protected mass at or above it, below the block cut)
+holds at most that share; the report says which recall the budget buys, and the status
+``protected_recall_not_met_within_review_budget`` when it is below the target.
+
 Both cuts are observed protected-mass values; each is then rounded down to 3 decimals (more if
 needed) as long as the rounded value still lies above the next lower observed mass, so the
 rounding changes no decision on the tuning data while keeping the policy file readable.
@@ -57,8 +63,9 @@ from akarclf.evaluation.bootstrap import (
 from akarclf.gate.decision import DECISIONS, gate, protected_mass
 from akarclf.gate.policy import Policy, as_date, today_utc
 
-DEFAULT_BLOCK_PRECISION: Final = 0.99
-DEFAULT_PROTECTED_RECALL: Final = 0.99
+#: The shipped operating point (issue 13): tuned on gold out-of-fold, minimising review.
+DEFAULT_BLOCK_PRECISION: Final = 0.98
+DEFAULT_PROTECTED_RECALL: Final = 0.97
 DEFAULT_BOOTSTRAP: Final = DEFAULT_RESAMPLES
 #: Decimals a chosen threshold is rounded down to when no decision on the data changes.
 THRESHOLD_DECIMALS: Final = 3
@@ -201,6 +208,23 @@ def select_review_threshold(
     recall = float(np.mean(positives >= cut))
     details = {"cut": cut, "recall": recall, "protected": len(positives)}
     return cut, lower, details
+
+
+def select_budget_threshold(mass: np.ndarray, block_cut: float, budget: float) -> float:
+    """The lowest observed cut whose review band ``[cut, block_cut)`` holds at most
+    ``budget`` of the listings; ``block_cut`` (no band) when even the highest cut below it
+    holds more."""
+    allowed = math.floor(budget * len(mass) + 1e-9)
+    below = np.sort(mass[mass < block_cut])[::-1]
+    if allowed <= 0 or len(below) == 0:
+        return block_cut
+    if allowed >= len(below):
+        return float(below[-1])
+    cut = float(below[allowed - 1])
+    if below[allowed] == cut:  # a tie straddles the cap: the band stops above it
+        higher = below[below > cut]
+        return float(higher[-1]) if len(higher) else block_cut
+    return cut
 
 
 def readable_threshold(cut: float, lower: float, decimals: int = THRESHOLD_DECIMALS) -> float:
@@ -364,6 +388,7 @@ def _choose(
     block_precision: float,
     protected_recall: float,
     min_support: int,
+    review_budget: float | None = None,
 ) -> tuple[float, float, dict[str, Any]]:
     if not truth.any():
         raise TuningError("no protected listing in the data: nothing to tune the thresholds on")
@@ -381,6 +406,17 @@ def _choose(
     review_cut, review_lower, review_details = select_review_threshold(
         mass, truth, protected_recall
     )
+    if review_budget is not None:
+        budget_cut = select_budget_threshold(mass, block_cut, review_budget)
+        binding = budget_cut > review_cut
+        review_details["review_budget"] = review_budget
+        review_details["budget_binding"] = bool(binding)
+        if binding:
+            review_cut = budget_cut
+            below = mass[mass < review_cut]
+            review_lower = float(below.max()) if len(below) else -math.inf
+            review_details["cut"] = review_cut
+            review_details["recall"] = float(np.mean(mass[truth] >= review_cut))
     if review_cut >= block_cut:
         review = block
         review_details["note"] = "the block threshold alone meets the recall target: no review band"
@@ -397,6 +433,7 @@ def _threshold_intervals(
     min_support: int,
     n_bootstrap: int,
     seed: int,
+    review_budget: float | None = None,
 ) -> dict[str, Any]:
     n = len(mass)
     if n_bootstrap == 0 or n * n_bootstrap > _MAX_THRESHOLD_BOOTSTRAP_WORK:
@@ -407,7 +444,12 @@ def _threshold_intervals(
         pick = rng.integers(0, n, size=n)
         try:
             block, review, details = _choose(
-                mass[pick], truth[pick], block_precision, protected_recall, min_support
+                mass[pick],
+                truth[pick],
+                block_precision,
+                protected_recall,
+                min_support,
+                review_budget,
             )
         except TuningError:
             failed += 1
@@ -440,6 +482,7 @@ def tune_thresholds(
     policy_id: str | None = None,
     version: str | None = None,
     provenance: Mapping[str, Any] | None = None,
+    review_budget: float | None = None,
 ) -> TuningResult:
     """Thresholds for ``policy`` (clusters, dates, fallbacks kept) chosen on labelled data.
 
@@ -449,6 +492,9 @@ def tune_thresholds(
     the rules. The returned policy carries a ``provenance`` table with the targets, rules and
     chosen cuts, merged with ``provenance`` (data file, hash...).
 
+    ``review_budget`` caps the share of listings in the review band (see the module
+    docstring); the report's ``tuning.selection.review`` then says the recall it buys.
+
     When no cut reaches the block precision target, the policy blocks nothing automatically
     (block threshold 1.0), its provenance and report say ``status = "block_precision_not_met"``,
     and the review threshold still meets the recall target. Raises :class:`TuningError` when
@@ -456,6 +502,8 @@ def tune_thresholds(
     """
     block_precision = _check_target("block precision", block_precision)
     protected_recall = _check_target("protected recall", protected_recall)
+    if review_budget is not None and not 0.0 <= review_budget <= 1.0:
+        raise ValueError(f"review budget must be a share in [0, 1], got {review_budget}")
     proba, labels, blank, on = _check_inputs(proba, labels, blank, on)
     n = len(proba)
     protected = policy.protected_on(on)
@@ -468,9 +516,11 @@ def tune_thresholds(
     usable = ~blank
     mass = protected_mass(proba, classes, protected)[usable]
     truth = np.isin(labels, protected)[usable]
-    block, review, details = _choose(mass, truth, block_precision, protected_recall, support)
+    block, review, details = _choose(
+        mass, truth, block_precision, protected_recall, support, review_budget
+    )
     intervals = _threshold_intervals(
-        mass, truth, block_precision, protected_recall, support, n_bootstrap, seed
+        mass, truth, block_precision, protected_recall, support, n_bootstrap, seed, review_budget
     )
 
     record: dict[str, Any] = {
@@ -485,6 +535,7 @@ def tune_thresholds(
         "min_block_support": support,
         "block_rule": BLOCK_RULE,
         "review_rule": REVIEW_RULE,
+        "review_budget": review_budget,
         "block_cut": details["block"]["cut"],
         "review_cut": details["review"]["cut"],
         "base_policy": policy.label,
@@ -493,6 +544,10 @@ def tune_thresholds(
     record = {key: value for key, value in record.items() if value is not None}
     if not details["block"]["met"]:
         record["status"] = "block_precision_not_met"
+    elif details["review"].get("budget_binding") and (
+        details["review"]["recall"] < protected_recall - _EPS
+    ):
+        record["status"] = "protected_recall_not_met_within_review_budget"
     tuned = policy.replace(
         policy_id=policy_id or policy.policy_id,
         version=version or policy.version,
@@ -507,7 +562,11 @@ def tune_thresholds(
         ),
     }
     report["tuning"] = {
-        "targets": {"block_precision": block_precision, "protected_recall": protected_recall},
+        "targets": {
+            "block_precision": block_precision,
+            "protected_recall": protected_recall,
+            "review_budget": review_budget,
+        },
         "rules": {"block": BLOCK_RULE, "review": REVIEW_RULE},
         "selection": details,
         "threshold_bootstrap": intervals,
@@ -585,6 +644,21 @@ def format_report(report: Mapping[str, Any]) -> str:
             lines.append(
                 "WARNING: the block cut blocks fewer listings than min_support, so its "
                 "precision is not measurable at the target's resolution"
+            )
+        if selection["review"].get("budget_binding"):
+            lines.append(
+                f"review budget {_percent(selection['review']['review_budget']).strip()} of "
+                f"listings binds: it buys protected recall {selection['review']['recall']:.4f}"
+                + (
+                    f" (below the {tuning['targets']['protected_recall']} target)"
+                    if selection["review"]["recall"] < tuning["targets"]["protected_recall"]
+                    else ""
+                )
+            )
+        elif "review_budget" in selection["review"]:
+            lines.append(
+                f"review budget {_percent(selection['review']['review_budget']).strip()} "
+                "of listings is not binding: the recall target is met within it"
             )
         if "note" in selection["review"]:
             lines.append(selection["review"]["note"])

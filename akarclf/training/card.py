@@ -87,10 +87,17 @@ def build_card(
         card["metrics"]["gold_out_of_fold"] = evaluate_predictions(
             [e.label for e in report.gold], report.gold_oof_proba, list(CLUSTERS)
         )
+    if report.food_fixture is not None:
+        food_labels, food_proba = report.food_fixture
+        card["metrics"]["food_fixture"] = evaluate_predictions(
+            food_labels, food_proba, list(CLUSTERS)
+        )
     if policy_reports:
         card["policy"] = policy_reports
     if label_audit:
         card["label_audit"] = label_audit
+    if report.reviews is not None:
+        card["reviews"] = report.reviews
     card["targets"] = check_targets(card)
     return card
 
@@ -322,7 +329,40 @@ def render_markdown(card: dict[str, Any]) -> str:
         out += ["", "## Default policy", "", *_policy_section(card["policy"])]
     if card.get("label_audit"):
         out += ["", "## Label audit", "", *_audit_section(card["label_audit"])]
+    if card.get("reviews"):
+        out += ["", "## Reviewer labels", "", *_reviews_section(card["reviews"])]
     return "\n".join(out) + "\n"
+
+
+def _reviews_section(reviews: dict[str, Any]) -> list[str]:
+    agreement = reviews["agreement"]
+    rounds = ", ".join(f"{name} ({n} reads)" for name, n in reviews["rounds"].items())
+    out = [
+        f"{reviews['reads']} reads of {reviews['listings']} listings by "
+        f"{reviews['reviewers']} reviewers, from {', '.join(reviews['files'])}; rounds: "
+        f"{rounds}.",
+        f"Settled by majority: {reviews['settled']} ({_counts(reviews['labels'])}); "
+        f"{reviews['applied']} reached a training row and override its taxonomy or hand "
+        f"label ({reviews['changed_training_label']} changed it).",
+        f"First two readers: {agreement['listings_read_twice']} listings read twice, raw "
+        f"agreement {_fmt(agreement['raw_agreement'])}, Cohen's kappa "
+        f"{_fmt(agreement['cohen_kappa'])}; {agreement['disagreements']} disagreements, "
+        f"{agreement['third_reader']} went to a third reader.",
+    ]
+    for key, what in (
+        ("ties", "tied reads, left out"),
+        ("title_conflicts", "read as different titles, left out"),
+        ("stale", "rows now holding another title, not applied"),
+        ("unmatched", "uids in no training file, not applied"),
+    ):
+        if reviews[key]:
+            shown = ", ".join(reviews[key][:10]) + (" ..." if len(reviews[key]) > 10 else "")
+            out.append(f"{len(reviews[key])} {what}: {shown}.")
+    return [line for text in out for line in (f"- {text}",)]
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{c} {counts.get(c, 0)}" for c in CLUSTERS)
 
 
 def _policy_section(policy: dict[str, Any]) -> list[str]:

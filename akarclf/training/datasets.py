@@ -32,7 +32,7 @@ class Source:
 
     file: str
     scheme: str
-    category_column: str
+    category_column: str | None  # None: the file has no category (every row needs a reader)
     id_column: str | None
 
 
@@ -42,6 +42,20 @@ SOURCES: tuple[Source, ...] = (
     Source("lazada_electronics_2019.csv", "lazada_search", "search_category", "id"),
     Source("tokopedia_departments_2025.csv", "tokopedia_department", "department", "id"),
     Source("bukalapak_products.csv", "bukalapak_leaf", "category", "id"),
+    # The review loop's pool: thin categories or none; the taxonomy labels what they can decide.
+    Source("tokopedia_keywords_2025.csv", "tokopedia_leaf", "category", "id"),
+    Source("shopee_keywords_2023.csv", "shopee_keyword", "search_keyword", "id"),
+    Source("tokopedia_sample_2025.csv", "tokopedia_path", "category_path", "id"),
+    Source("qlapa_handmade_2016.csv", "unlabelled", None, "id"),
+)
+
+
+#: The review loop's unlabelled pool: files whose keywords or categories decide few titles.
+POOL_FILES: tuple[str, ...] = (
+    "tokopedia_keywords_2025.csv",
+    "shopee_keywords_2023.csv",
+    "tokopedia_sample_2025.csv",
+    "qlapa_handmade_2016.csv",
 )
 
 
@@ -70,6 +84,10 @@ class LabelledData:
     hand_labelled: int = 0  # examples whose label comes from a hand label, not the taxonomy
     hand_changed: int = 0  # ... of which the hand label differs from the taxonomy's
     hand_stale: int = 0  # hand labels whose row now holds another title (not applied)
+    reviewed: int = 0  # examples whose label comes from reviewer labels
+    review_changed: int = 0  # ... of which the reviewers' label differs from the one it replaced
+    review_stale: list[str] = field(default_factory=list)  # reviewed uids now holding another title
+    review_unmatched: list[str] = field(default_factory=list)  # reviewed uids in no training file
 
 
 def _rows(path: Path) -> Iterable[tuple[int, dict[str, str]]]:
@@ -143,12 +161,16 @@ def load_training_data(
     data_dir: str | Path,
     taxonomy: Taxonomy | None = None,
     hand_labels: dict[str, tuple[str, str]] | None = None,
+    reviews: dict[str, tuple[str, str]] | None = None,
 ) -> LabelledData:
     """Every training file in ``data_dir`` that :data:`SOURCES` knows, labelled.
 
     Labels come from the taxonomy, overridden by hand labels (default: the packaged ones; pass
-    ``{}`` for the taxonomy alone). A file that is missing raises ``FileNotFoundError`` naming
-    it: training on a silently smaller mix would ship a different model under the same name.
+    ``{}`` for the taxonomy alone), overridden in turn by settled reviewer labels (``reviews``,
+    uid -> (label, title key), see :mod:`akarclf.training.reviews`); a hand or reviewer label
+    applies only while its row holds the title it was given for. A file that is missing raises
+    ``FileNotFoundError`` naming it: training on a silently smaller mix would ship a different
+    model under the same name.
     """
     data_dir = Path(data_dir)
     taxonomy = taxonomy or load_taxonomy()
@@ -159,12 +181,15 @@ def load_training_data(
             raise FileNotFoundError(f"training file not found: {path}")
     result = LabelledData(examples=[], taxonomy_version=taxonomy.version)
     result.fingerprint = file_fingerprint(paths)
+    reviews = reviews or {}
+    reviews_seen: set[str] = set()
     for source, path in zip(SOURCES, paths, strict=True):
         stem = path.stem
         for line, row in _rows(path):
             result.read[stem] += 1
             title = (row.get("title") or "").strip()
-            category = (row.get(source.category_column) or "").strip()
+            column = source.category_column
+            category = (row.get(column) or "").strip() if column else ""
             mapping = taxonomy.map(source.scheme, category, title)
             uid = f"{stem}:{line}"
             label, mapped_by = mapping.cluster, mapping.source
@@ -176,13 +201,42 @@ def load_training_data(
                     label, mapped_by = hand_label, "hand"
                 else:
                     result.hand_stale += 1
+            if uid in reviews:
+                reviews_seen.add(uid)
+                review_label, key = reviews[uid]
+                if key == title_key(title):
+                    result.reviewed += 1
+                    result.review_changed += review_label != label
+                    label, mapped_by = review_label, "review"
+                else:
+                    result.review_stale.append(uid)
             if label is None or not title:
                 result.dropped[stem] += 1
                 continue
             result.examples.append(
                 Example(uid, title, label, stem, category, mapped_by, mapping.cluster)
             )
+    result.review_unmatched = sorted(set(reviews) - reviews_seen)
     return result
+
+
+def read_pool(data_dir: str | Path) -> list[tuple[str, str]]:
+    """(uid, title) of every title of :data:`POOL_FILES`, in file order, once per title key and
+    without titles that are in gold (gold is read out-of-fold; its titles are not re-read)."""
+    data_dir = Path(data_dir)
+    gold = {title_key(e.title) for e in load_gold(data_dir)}
+    pool: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for name in POOL_FILES:
+        path = data_dir / name
+        for line, row in _rows(path):
+            title = (row.get("title") or "").strip()
+            key = title_key(title) if title else ""
+            if not title or key in gold or key in seen:
+                continue
+            seen.add(key)
+            pool.append((f"{path.stem}:{line}", title))
+    return pool
 
 
 def load_gold(data_dir: str | Path) -> list[Example]:

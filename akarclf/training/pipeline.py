@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,8 @@ from akarclf.clusters import CLUSTERS
 from akarclf.evaluation.metrics import evaluate_predictions
 from akarclf.model.classifier import ClusterClassifier
 from akarclf.training.datasets import Example, LabelledData, load_gold, load_training_data
+from akarclf.training.food_fixture import load_food_fixture
+from akarclf.training.reviews import load_reviews, provenance
 from akarclf.training.splits import Split, group_split
 
 #: Word-feature variants compared in the ablation (issue: surface, stems, both; +/- chars).
@@ -70,6 +73,9 @@ class TrainingReport:
     classes: list[str]
     seconds: float
     class_prior: dict[str, float] | None = None
+    reviews: dict[str, Any] | None = None  # provenance of reviewer labels (reviews.provenance)
+    #: Labels of the mainstream food fixture and the shipped model's probabilities on it.
+    food_fixture: tuple[list[str], np.ndarray] | None = None
 
 
 def _titles(examples: list[Example]) -> list[str]:
@@ -118,12 +124,19 @@ def _macro_f1(labels: list[str], proba: np.ndarray) -> dict[str, Any]:
 
 
 def train(
-    data_dir: str | Path, config: TrainingConfig | None = None
+    data_dir: str | Path,
+    config: TrainingConfig | None = None,
+    reviews: Sequence[str | Path] = (),
 ) -> tuple[ClusterClassifier, TrainingReport]:
-    """Train the model on ``data_dir`` and compute everything its card reports."""
+    """Train the model on ``data_dir`` and compute everything its card reports.
+
+    ``reviews`` are reviewer-label files (:mod:`akarclf.training.reviews`): their settled
+    labels override the taxonomy's and the hand labels, and their provenance goes in the card.
+    """
     config = config or TrainingConfig()
     start = time.perf_counter()
-    data = load_training_data(data_dir)
+    resolved = load_reviews(reviews) if reviews else None
+    data = load_training_data(data_dir, reviews=resolved.labels if resolved else None)
     split = group_split(data.examples, test_fraction=config.test_fraction, seed=config.seed)
     gold = load_gold(data_dir)
     gold_labels = np.asarray(_labels(gold))
@@ -192,6 +205,7 @@ def train(
             }
         )
     test_proba = _proba_in_cluster_order(model, _titles(split.test))
+    food_titles, food_labels = load_food_fixture()
     report = TrainingReport(
         config=config,
         data=data,
@@ -203,8 +217,35 @@ def train(
         classes=list(CLUSTERS),
         class_prior=final_params.get("class_prior"),
         seconds=time.perf_counter() - start,
+        food_fixture=(food_labels, _proba_in_cluster_order(model, food_titles)),
+        reviews=None
+        if resolved is None
+        else provenance(
+            resolved,
+            reviews,
+            applied=data.reviewed,
+            changed=data.review_changed,
+            stale=data.review_stale,
+            unmatched=data.review_unmatched,
+        ),
     )
     return model, report
+
+
+def fit_model(
+    data_dir: str | Path,
+    config: TrainingConfig | None = None,
+    reviews: Sequence[str | Path] = (),
+) -> ClusterClassifier:
+    """Only the model :func:`train` ships (training split plus gold, reviewer labels applied),
+    without any evaluation: for loops that need a model, not its figures."""
+    config = config or TrainingConfig()
+    resolved = load_reviews(reviews) if reviews else None
+    data = load_training_data(data_dir, reviews=resolved.labels if resolved else None)
+    split = group_split(data.examples, test_fraction=config.test_fraction, seed=config.seed)
+    gold = load_gold(data_dir) if config.use_gold else []
+    params = _with_prior(config, config.params, gold)
+    return _fit(params, split.train, gold, config.gold_weight, config.seed)
 
 
 def _with_prior(

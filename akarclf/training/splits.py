@@ -17,6 +17,9 @@ from dataclasses import dataclass
 from akarclf.text.normalize import normalize_title
 from akarclf.training.datasets import Example
 
+#: ``Example.mapped_by`` of a reviewer label: such titles always train (see group_split).
+REVIEW = "review"
+
 #: How many leading words make two titles variants of one listing.
 PREFIX_WORDS = 5
 
@@ -38,13 +41,19 @@ def deduplicate(examples: Sequence[Example]) -> tuple[list[Example], int, int]:
     """Keep one example per normalised title.
 
     Titles that normalise to the same text with different labels are dropped altogether (the
-    label noise cannot be settled from the path); returns (kept, duplicates, conflicting).
+    label noise cannot be settled from the path), unless a reviewer read one of them: a
+    reviewer's label then stands for the title. Returns (kept, duplicates, conflicting).
     """
     labels_by_key: dict[str, Counter[str]] = {}
     first: dict[str, Example] = {}
     for example in examples:
         key = normalize_title(example.title)
         if not key:
+            continue
+        if example.mapped_by == REVIEW and first.get(key, example).mapped_by != REVIEW:
+            first[key] = example
+            labels_by_key[key] = Counter()
+        elif key in first and first[key].mapped_by == REVIEW:
             continue
         labels_by_key.setdefault(key, Counter())[example.label] += 1
         first.setdefault(key, example)
@@ -95,13 +104,16 @@ def group_split(examples: Sequence[Example], *, test_fraction: float = 0.2, seed
     """Deduplicate, group near-duplicates, and send each group wholly to train or test.
 
     The side of a group depends only on the seed and the group's first title, so the split is
-    the same on every machine and every run.
+    the same on every machine and every run. A group holding a reviewer-labelled title goes to
+    train: reviewers read a title so that the model learns from it.
     """
     kept, duplicates, conflicting = deduplicate(examples)
     groups = near_duplicate_groups([ex.title for ex in kept])
     anchor = {g: normalize_title(kept[g].title) for g in set(groups)}
+    reviewed = {g for ex, g in zip(kept, groups, strict=True) if ex.mapped_by == REVIEW}
     train: list[Example] = []
     test: list[Example] = []
     for example, group in zip(kept, groups, strict=True):
-        (test if _side(anchor[group], seed) < test_fraction else train).append(example)
+        to_test = group not in reviewed and _side(anchor[group], seed) < test_fraction
+        (test if to_test else train).append(example)
     return Split(train, test, duplicates, conflicting, len(anchor), seed, test_fraction)

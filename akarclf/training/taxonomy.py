@@ -30,9 +30,13 @@ SCHEMES = (
     "tokopedia_department",
     "lazada_search",
     "bukalapak_leaf",
+    "tokopedia_leaf",
+    "shopee_keyword",
+    "tokopedia_path",
+    "unlabelled",
 )
 
-_SEPARATORS = {"tokopedia_slug": "/", "tokopedia_arrow": " > "}
+_SEPARATORS = {"tokopedia_slug": "/", "tokopedia_arrow": " > ", "tokopedia_path": "/"}
 
 
 class TaxonomyError(AkarclfError, ValueError):
