@@ -1,0 +1,7 @@
+"""``python -m akarclf.cli``: the ``akarclf`` command."""
+
+import sys
+
+from akarclf.cli import main
+
+sys.exit(main())
