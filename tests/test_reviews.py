@@ -65,12 +65,34 @@ def test_missing_column_same_reader_twice_and_empty_file_are_errors(tmp_path: Pa
     short = _write(tmp_path / "short.csv", [["a:1", KEY, "other"]], REVIEW_COLUMNS[:3])
     with pytest.raises(ReviewError, match=r"short\.csv: missing column\(s\) reviewer"):
         read_reviews([short])
-    first = _write(tmp_path / "one.csv", [_read("a:1", "other", "ayu")])
-    second = _write(tmp_path / "two.csv", [_read("a:1", "crafts", "ayu")])
-    with pytest.raises(ReviewError, match=r"two\.csv:2: field reviewer: 'ayu' already read"):
-        read_reviews([first, second])
+    twice = _write(tmp_path / "twice.csv", [_read("a:1", "other", "ayu")] * 2)
+    with pytest.raises(ReviewError, match=r"twice\.csv:3: field reviewer: 'ayu' already read"):
+        read_reviews([twice])
     with pytest.raises(ReviewError, match=r"empty\.csv: no review rows"):
         read_reviews([_write(tmp_path / "empty.csv", [])])
+
+
+def test_a_reviewer_reading_again_in_another_round_counts_once(tmp_path: Path) -> None:
+    first = _write(
+        tmp_path / "r1.csv",
+        [
+            _read("a:1", "other", "ayu"),
+            _read("a:1", "crafts", "budi"),
+            _read("a:2", "other", "ayu"),
+        ],
+    )
+    second = _write(
+        tmp_path / "r2.csv",
+        [
+            _read("a:1", "other", "ayu"),
+            _read("a:2", "culinary", "ayu"),
+            _read("a:2", "other", "budi"),
+        ],
+    )
+    resolved = load_reviews([first, second])
+    assert "a:1" in resolved.ties  # ayu counts once: one vote each way
+    assert resolved.reviewer_conflicts == ["a:2"]  # ayu said other, then culinary
+    assert resolved.labels == {}
 
 
 def test_majority_settles_and_ties_and_title_conflicts_are_reported(tmp_path: Path) -> None:

@@ -352,10 +352,11 @@ def _reviews_section(reviews: dict[str, Any]) -> list[str]:
     for key, what in (
         ("ties", "tied reads, left out"),
         ("title_conflicts", "read as different titles, left out"),
+        ("reviewer_conflicts", "given different labels by one reviewer in two rounds, left out"),
         ("stale", "rows now holding another title, not applied"),
         ("unmatched", "uids in no training file, not applied"),
     ):
-        if reviews[key]:
+        if reviews.get(key):
             shown = ", ".join(reviews[key][:10]) + (" ..." if len(reviews[key]) > 10 else "")
             out.append(f"{len(reviews[key])} {what}: {shown}.")
     return [line for text in out for line in (f"- {text}",)]

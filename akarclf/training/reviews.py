@@ -73,6 +73,7 @@ class ResolvedReviews:
     labels: dict[str, tuple[str, str]] = field(default_factory=dict)  # uid -> (label, key)
     ties: list[str] = field(default_factory=list)  # uids whose reads tie
     title_conflicts: list[str] = field(default_factory=list)  # uids read as different titles
+    reviewer_conflicts: list[str] = field(default_factory=list)  # a reviewer changed their label
 
 
 def _parse_when(value: str) -> str | None:
@@ -141,20 +142,11 @@ def read_review_file(path: str | Path) -> list[Review]:
 
 
 def read_reviews(paths: Iterable[str | Path]) -> list[Review]:
-    """The reads of several review files, in file order; the same reviewer may not read the
-    same uid twice across files either."""
+    """The reads of several review files, in file order. A reviewer may read a listing again
+    in another file (another round); :func:`resolve` counts such a reviewer once."""
     reads: list[Review] = []
-    seen: dict[tuple[str, str], str] = {}
     for path in paths:
-        for read in read_review_file(path):
-            pair = (read.uid, read.reviewer)
-            if pair in seen:
-                raise ReviewError(
-                    f"{read.origin}: field reviewer: {read.reviewer!r} already read "
-                    f"{read.uid!r} at {seen[pair]}"
-                )
-            seen[pair] = read.origin
-            reads.append(read)
+        reads.extend(read_review_file(path))
     return reads
 
 
@@ -164,7 +156,8 @@ def _in_read_order(reads: Sequence[Review]) -> list[Review]:
 
 
 def resolve(reads: Sequence[Review]) -> ResolvedReviews:
-    """One label per uid by majority of its reads; ties and title conflicts are reported."""
+    """One label per uid by majority of its reviewers; ties, title conflicts and a reviewer
+    who gave one listing different labels in different rounds are reported, never used."""
     by_uid: dict[str, list[Review]] = defaultdict(list)
     for read in reads:
         by_uid[read.uid].append(read)
@@ -174,7 +167,13 @@ def resolve(reads: Sequence[Review]) -> ResolvedReviews:
         if len(keys) > 1:
             result.title_conflicts.append(uid)
             continue
-        ranked = Counter(r.label for r in uid_reads).most_common()
+        by_reviewer: dict[str, set[str]] = defaultdict(set)
+        for read in uid_reads:
+            by_reviewer[read.reviewer].add(read.label)
+        if any(len(labels) > 1 for labels in by_reviewer.values()):
+            result.reviewer_conflicts.append(uid)
+            continue
+        ranked = Counter(labels.pop() for labels in by_reviewer.values()).most_common()
         if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
             result.ties.append(uid)
             continue
@@ -244,6 +243,7 @@ def provenance(
         "changed_training_label": changed,
         "ties": sorted(resolved.ties),
         "title_conflicts": sorted(resolved.title_conflicts),
+        "reviewer_conflicts": sorted(resolved.reviewer_conflicts),
         "stale": sorted(stale),
         "unmatched": sorted(unmatched),
         "agreement": reader_agreement(reads),
