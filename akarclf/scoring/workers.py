@@ -1,22 +1,24 @@
 """Score chunks into output text, in input order: in this process, or in worker processes.
 
 A chunk is scored by :func:`akarclf.scoring.core.score_columns` and formatted to text in the
-process that scores it. With ``jobs`` > 1, :func:`score_chunks` hands chunks to a pool of
-``jobs`` worker processes (loky's, which ships with joblib) and yields their results in input
-order, with at most :data:`IN_FLIGHT_PER_WORKER` chunks per worker in flight, so memory does not
-grow with the input. Each worker loads the model once, on its first chunk.
+process that scores it. With ``jobs`` > 1, :func:`score_chunks` hands chunks to ``jobs`` worker
+processes (a standard process pool; workers are spawned, not forked, so a parent that runs
+threads cannot deadlock them) and yields their results in input order, with at most
+:data:`IN_FLIGHT_PER_WORKER` chunks per worker in flight, so memory does not grow with the
+input. Each worker loads the model once, on its first chunk.
 """
 
 from __future__ import annotations
 
 import gc
+import multiprocessing
 import os
 import signal
 import threading
 import time
 from collections import Counter, deque
 from collections.abc import Generator, Iterable
-from concurrent.futures import Future
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -27,6 +29,8 @@ from akarclf.scoring.readers import Chunk
 from akarclf.scoring.writers import format_csv_rows, format_jsonl_rows
 
 if TYPE_CHECKING:
+    from multiprocessing.synchronize import Event
+
     from akarclf.gate.policy import Policy
 
 #: Chunks in flight per worker: one being scored, one queued, so no worker waits for input.
@@ -107,18 +111,21 @@ def score_chunks(
 ) -> Generator[ChunkResult, None, None]:
     """Score ``chunks`` in this process (``jobs`` 1) or in ``jobs`` workers; input order kept.
 
-    Close the generator when stopping early (Ctrl-C, an error while writing): the workers are
-    then ended at once, with the chunks they were scoring.
+    Close the generator when stopping early (Ctrl-C, an error while writing) so that the
+    workers stop.
     """
     if jobs == 1:
         model = _model(setup)
         for chunk in chunks:
             yield score_chunk(chunk, model, setup)
         return
-    from joblib.externals.loky import ProcessPoolExecutor
-
+    context = multiprocessing.get_context("spawn")
+    stop = context.Event()
     pool = ProcessPoolExecutor(
-        max_workers=jobs, initializer=_init_worker, initargs=(setup, os.getpid())
+        max_workers=jobs,
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(setup, os.getpid(), stop),
     )
     pending: deque[Future[ChunkResult]] = deque()
     try:
@@ -128,27 +135,28 @@ def score_chunks(
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
-    except BaseException:
-        pool.shutdown(wait=False, kill_workers=True)
-        raise
-    pool.shutdown(wait=True)
+    finally:
+        if pending:  # stopped early: the workers end now, with the chunks in their hands
+            stop.set()
+        pool.shutdown(wait=not pending, cancel_futures=True)
 
 
 # State of a worker process, set by the pool initializer and on the first chunk.
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(setup: ScoringSetup, parent: int) -> None:
+def _init_worker(setup: ScoringSetup, parent: int, stop: Event) -> None:
     # Ctrl-C reaches the whole process group; only the parent decides what to do about it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _WORKER["setup"] = setup
-    # A worker waits for work for ever: end it when its parent is killed outright (SIGKILL).
-    threading.Thread(target=_exit_without, args=(parent,), daemon=True).start()
+    threading.Thread(target=_exit_on_stop, args=(parent, stop), daemon=True).start()
 
 
-def _exit_without(parent: int) -> None:
-    while os.getppid() == parent:
-        time.sleep(PARENT_CHECK_SECONDS)
+def _exit_on_stop(parent: int, stop: Event) -> None:
+    """End this worker when the parent stops the run early, or is gone: a worker otherwise
+    waits for work for ever after its parent is killed outright (SIGKILL)."""
+    while os.getppid() == parent and not stop.wait(PARENT_CHECK_SECONDS):
+        pass
     os._exit(1)
 
 
