@@ -115,6 +115,20 @@ def _install_sigterm() -> Any:
     return signal.SIG_DFL if previous is None else previous
 
 
+def _load_model_for_good(path: str | None) -> None:
+    """Load the model (the loader caches it for the run) and keep everything this process
+    holds out of the cyclic garbage collector's walks (:func:`gc.freeze`): the model's many
+    long-lived objects would otherwise be walked again at every full collection. A command
+    owns its process and may do this; :func:`akarclf.score_file`, a library call, leaves the
+    host's collector alone (its ``--jobs`` workers do the same for themselves)."""
+    import gc
+
+    from akarclf.scoring.workers import load_model
+
+    load_model(path)
+    gc.freeze()
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``akarclf score``; returns the exit status."""
     from akarclf.gate.policy import PolicyError
@@ -128,6 +142,8 @@ def run(args: argparse.Namespace) -> int:
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     previous = _install_sigterm()
     try:
+        if args.jobs == 1:
+            _load_model_for_good(args.model)
         summary = score_file(
             args.input,
             args.output,
