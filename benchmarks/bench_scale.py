@@ -73,7 +73,8 @@ def _fresh(path: Path) -> Path:
 def run_cli(catalogue: Path, work: Path, workers: int) -> Row:
     load = _load1()
     out = work / f"cli_{workers}.csv"
-    command = [sys.executable, "-m", "akarclf.cli", "score", str(catalogue), "-o", str(out)]
+    command = [sys.executable, "-c", "import sys; from akarclf.cli import main; sys.exit(main())"]
+    command += ["score", str(catalogue), "-o", str(out)]
     command += ["--on", ON, "--jobs", str(workers), "--no-progress"]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     seconds = _timed(lambda: subprocess.run(command, check=True, env=env))

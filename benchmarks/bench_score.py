@@ -5,7 +5,7 @@ real titles in ``../shared/data`` with a random cross-border flag:
 
 * ``akarclf score`` end to end, one process: >= 50,000 rows/s, and >= 0.5 x the throughput of
   bare ``model.predict_proba`` on the same titles already in memory;
-* ``--jobs 2``: >= 1.6 x the one-process throughput;
+* ``--jobs 2``: >= 1.5 x the one-process throughput (issue 16);
 * peak resident memory <= 400 MB, and within 10 % of the figure for 100,000 rows.
 
 What it does: writes the catalogues to a temporary directory (never into the repository),
@@ -42,7 +42,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 TARGET_ROWS_PER_S = 50_000
 TARGET_VS_BARE = 0.5
-TARGET_JOBS_SPEEDUP = 1.6
+TARGET_JOBS_SPEEDUP = 1.5
 TARGET_PEAK_MB = 400
 TARGET_PEAK_GROWTH = 0.10
 
@@ -163,13 +163,16 @@ def run_child(command: list[str]) -> dict[str, Any]:
 
 #: How ``akarclf score`` is started: ``cli`` as the console script does (every sub-command
 #: registered), ``module`` as ``python -m akarclf.cli.score`` (only ``score`` loaded).
-ENTRIES = {"cli": ["akarclf.cli", "score"], "module": ["akarclf.cli.score"]}
+ENTRIES = {
+    "cli": ["-c", "import sys; from akarclf.cli import main; sys.exit(main())", "score"],
+    "module": ["-m", "akarclf.cli.score"],
+}
 
 
 def score_command(
     source: Path, output: Path, model: str | None, *extra: str, entry: str = "cli"
 ) -> list[str]:
-    command = [sys.executable, "-m", *ENTRIES[entry], str(source), "-o", str(output)]
+    command = [sys.executable, *ENTRIES[entry], str(source), "-o", str(output)]
     if model:
         command += ["--model", model]
     return [*command, "--no-progress", *extra]

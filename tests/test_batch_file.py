@@ -11,11 +11,10 @@ from typing import Any
 
 import pytest
 from test_batch_readers import CSV_REJECTS, CSV_SCORED_IDS, JSONL_REJECTS, JSONL_SCORED_IDS
-from test_batch_stub import StubModel, stub_policy
+from test_batch_stub import ArrivalLoggingStub, StubModel, stub_policy
 
-from akarclf.scoring import OUTPUT_COLUMNS, ScoreSummary, UsageError, workers
+from akarclf.scoring import OUTPUT_COLUMNS, ScoreSummary, UsageError
 from akarclf.scoring import score_file as _score_file
-from akarclf.scoring import spool as spool_module
 from akarclf.scoring.writers import REJECT_COLUMNS
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -104,51 +103,35 @@ def test_gzip_in_and_out(tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.parametrize("method", ["fork", "forkserver"])
-def test_jobs_keep_input_order(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, method: str
-) -> None:
-    monkeypatch.setattr(workers, "start_method", lambda: method)
-    spool = tmp_path / "spool"
-    spool.mkdir()
-    monkeypatch.setattr(spool_module.tempfile, "tempdir", str(spool))
-    made: list[str] = []
-    original_init = spool_module.Spool.__init__
-
-    def recording_init(self: spool_module.Spool) -> None:
-        original_init(self)
-        made.append(self.directory)
-
-    monkeypatch.setattr(spool_module.Spool, "__init__", recording_init)
+def test_jobs_keep_input_order(tmp_path: Path) -> None:
     source = _catalogue(tmp_path / "in.csv", 60, slow_first=True)
     score_file(source, tmp_path / "one.csv", model=StubModel(), chunk_size=7)
     # The first chunk is slow in the workers, so later chunks finish first.
     slow = StubModel(slow_word="lambat")
     summary = score_file(source, tmp_path / "two.csv", model=slow, chunk_size=7, jobs=2)
     assert summary.rows_scored == 60
-    # The run spooled its chunks under TMPDIR, and the files are gone with their directory
-    # (a fork server keeps its own pymp-* directory for its lifetime).
-    assert len(made) == 1 and Path(made[0]).parent == spool
-    assert list(spool.glob("akarclf-score-*")) == []
     one = (tmp_path / "one.csv").read_text(encoding="utf-8")
     assert (tmp_path / "two.csv").read_text(encoding="utf-8") == one
     assert [r["id"] for r in _rows(tmp_path / "two.csv")] == [str(i) for i in range(60)]
 
 
-def test_jobs_without_a_temporary_directory_use_the_pipe(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def no_room(*args: Any, **kwargs: Any) -> str:
-        raise OSError(28, "No space left on device")
+def test_jobs_send_the_model_once_per_worker_not_per_chunk(tmp_path: Path) -> None:
+    source = _catalogue(tmp_path / "in.csv", 100)
+    log = tmp_path / "arrivals.log"
+    model = ArrivalLoggingStub(log)
+    summary = score_file(source, tmp_path / "out.csv", model=model, chunk_size=5, jobs=2)
+    assert summary.rows_scored == 100  # 20 chunks
+    arrivals = log.read_text(encoding="utf-8").split()
+    assert 1 <= len(arrivals) <= 2 and len(set(arrivals)) == len(arrivals), arrivals
 
-    monkeypatch.setattr(spool_module.tempfile, "mkdtemp", no_room)
-    source = _catalogue(tmp_path / "in.csv", 40)
-    score_file(source, tmp_path / "one.csv", model=StubModel(), chunk_size=7)
-    with pytest.warns(RuntimeWarning, match="using the pool's pipe"):
-        summary = score_file(source, tmp_path / "two.csv", model=StubModel(), chunk_size=7, jobs=2)
-    assert summary.rows_scored == 40
-    one = (tmp_path / "one.csv").read_text(encoding="utf-8")
-    assert (tmp_path / "two.csv").read_text(encoding="utf-8") == one
+
+def test_a_failure_in_a_worker_reaches_the_caller_and_leaves_no_output(tmp_path: Path) -> None:
+    source = _catalogue(tmp_path / "in.csv", 50)
+    out = tmp_path / "out" / "scored.csv"
+    out.parent.mkdir()
+    with pytest.raises(RuntimeError, match="exploded"):
+        score_file(source, out, model=_Failing(), chunk_size=5, jobs=2)
+    assert list(out.parent.iterdir()) == []
 
 
 def test_without_cross_border_column_all_listings_are_cross_border(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ test: its behaviour is checked through the tests that use it.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -77,6 +78,20 @@ class StubModel:
         words = title.casefold().split()
         hits = [w for w in words if any(w in k for k in KEYWORDS.values())]
         return [(w, 1.0) for w in hits[:top]]
+
+
+class ArrivalLoggingStub(StubModel):
+    """A :class:`StubModel` that appends a line to ``log`` each time a copy of it is unpickled,
+    i.e. each time it is sent to a worker process."""
+
+    def __init__(self, log: Path, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.log = log
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        with self.log.open("a", encoding="utf-8") as handle:
+            handle.write(f"{os.getpid()}\n")
 
 
 def stub_policy() -> Policy:

@@ -1,7 +1,8 @@
 """``akarclf score`` as a command: exit statuses, stdin/stdout, summary, progress, interruption.
 
 The stub model stands in for the shipped one through the ``akarclf.scoring.workers.load_model``
-seam (in-process with monkeypatch, in subprocesses through a small driver).
+seam (in-process with monkeypatch, in subprocesses through a small driver), and for ``--jobs``
+runs as the model object handed to ``score_file`` (so that it reaches the worker processes).
 """
 
 from __future__ import annotations
@@ -58,19 +59,16 @@ def main(args: list[str]) -> int:
 
 POOL_DRIVER = """
 import sys
-import time
 sys.path[:0] = [{repo!r}, {tests!r}]
-from test_batch_stub import StubModel, stub_policy
-from akarclf.scoring import score_file
-import akarclf.scoring.workers as workers
-if {method!r}:
-    workers.start_method = lambda: {method!r}
 if __name__ == "__main__":
-    try:
-        score_file(sys.argv[1], sys.argv[2], model=StubModel(delay=0.05), policy=stub_policy(),
-                   chunk_size=5, jobs=2)
-    except KeyboardInterrupt:
-        sys.exit(130)
+    from test_batch_stub import StubModel
+    import akarclf.scoring.runner as runner
+    real_score_file = runner.score_file
+    def with_stub(*args, **kwargs):
+        return real_score_file(*args, **{{**kwargs, "model": StubModel(delay=0.05)}})
+    runner.score_file = with_stub
+    from akarclf.cli.score import main
+    sys.exit(main(sys.argv[1:]))
 """
 
 
@@ -221,8 +219,8 @@ def test_stdin_to_stdout_gzip_and_jsonl_in_a_subprocess(tmp_path: Path) -> None:
     assert (tmp_path / "stdout.rejects.csv").is_file()
 
 
-def _interrupt_when_writing(process: subprocess.Popen[bytes], out_dir: Path, signum: int) -> bytes:
-    """Wait until the run writes its temporary output, then send ``signum``; its stderr."""
+def _wait_until_writing(process: subprocess.Popen[bytes], out_dir: Path) -> None:
+    """Wait until the run writes its temporary output and is well into the run."""
     deadline = time.monotonic() + 30
     while not any(p.suffix == ".part" for p in out_dir.iterdir()):
         assert process.poll() is None, process.stderr.read() if process.stderr else ""
@@ -230,39 +228,65 @@ def _interrupt_when_writing(process: subprocess.Popen[bytes], out_dir: Path, sig
         time.sleep(0.05)
     time.sleep(0.5)  # well into the run (80 model calls of 0.05 s)
     assert process.poll() is None, "the run finished before it could be interrupted"
+
+
+def _interrupt_when_writing(process: subprocess.Popen[bytes], out_dir: Path, signum: int) -> bytes:
+    """Wait until the run writes its temporary output, then send ``signum``; its stderr."""
+    _wait_until_writing(process, out_dir)
     os.kill(process.pid, signum)
     return process.communicate(timeout=30)[1]
 
 
+def _still_running(pids: set[int], seconds: float = 15) -> set[int]:
+    """Those of ``pids`` still running after up to ``seconds``; they are then killed, so that a
+    failing test leaves none behind."""
+    deadline = time.monotonic() + seconds
+    while (alive := {pid for pid in pids if _running(pid)}) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for pid in alive:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return alive
+
+
 def _start_pool_run(
-    tmp_path: Path, method: str = "", stderr: int = subprocess.PIPE
+    tmp_path: Path, stderr: int = subprocess.PIPE
 ) -> tuple[subprocess.Popen[bytes], Path, Path]:
-    """Start a ``jobs=2`` run of 400 listings in a child process (start ``method`` forced when
-    given); return it, its output directory and the TMPDIR it spools chunks to."""
+    """Start ``akarclf score --jobs 2`` on 400 listings (the stub model, slowed down) in a child
+    process; return it, its output directory and its TMPDIR (empty at the start)."""
     source = _catalogue(tmp_path / "in.csv", 400)
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     script = tmp_path / "pool_driver.py"  # a file: worker processes re-import the main module
-    script.write_text(
-        POOL_DRIVER.format(repo=str(REPO), tests=str(TESTS), method=method), encoding="utf-8"
-    )
-    spool = tmp_path / "tmp"  # kept in tmp_path: a killed run leaves its spool behind
-    spool.mkdir()
+    script.write_text(POOL_DRIVER.format(repo=str(REPO), tests=str(TESTS)), encoding="utf-8")
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    command = [str(script), str(source), "-o", str(out_dir / "scored.csv"), "--jobs", "2"]
     process = subprocess.Popen(
-        [sys.executable, str(script), str(source), str(out_dir / "scored.csv")],
+        [sys.executable, *command, "--chunk-size", "5", *_policy_arg(tmp_path)],
         stderr=stderr,
         cwd=tmp_path,
-        env={**os.environ, "TMPDIR": str(spool)},
+        env={**os.environ, "TMPDIR": str(temporary)},
     )
-    return process, out_dir, spool
+    return process, out_dir, temporary
 
 
-def test_interrupted_jobs_run_leaves_no_output_file(tmp_path: Path) -> None:
-    process, out_dir, spool = _start_pool_run(tmp_path)
-    err = _interrupt_when_writing(process, out_dir, signal.SIGINT)
-    assert process.returncode == 130, err.decode()
-    assert list(out_dir.iterdir()) == []
-    assert list(spool.glob("akarclf-score-*")) == []
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads the process tree in /proc")
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_interrupted_jobs_run_leaves_no_output_file_and_no_worker(
+    tmp_path: Path, signum: int, status: int
+) -> None:
+    process, out_dir, temporary = _start_pool_run(tmp_path)
+    _wait_until_writing(process, out_dir)
+    below = _descendants(process.pid)
+    assert below, "the run has no worker process"
+    os.kill(process.pid, signum)
+    err = process.communicate(timeout=30)[1]
+    assert process.returncode == status, err.decode()
+    assert b"interrupted" in err
+    assert list(out_dir.iterdir()) == []  # no output, no rejects, no temporary file
+    assert list(temporary.iterdir()) == []
+    assert _still_running(below) == set(), "workers outlived the interrupted run"
 
 
 def _descendants(pid: int) -> set[int]:
@@ -291,24 +315,14 @@ def _running(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads the process tree in /proc")
-@pytest.mark.parametrize("method", ["fork", "forkserver"])
-def test_killing_the_owner_outright_leaves_no_worker(tmp_path: Path, method: str) -> None:
-    process, out_dir, _ = _start_pool_run(tmp_path, method, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while not any(p.suffix == ".part" for p in out_dir.iterdir()):
-        assert process.poll() is None and time.monotonic() < deadline, "the run never started"
-        time.sleep(0.05)
-    time.sleep(0.3)
+def test_killing_the_owner_outright_leaves_no_worker(tmp_path: Path) -> None:
+    process, out_dir, _ = _start_pool_run(tmp_path, stderr=subprocess.DEVNULL)
+    _wait_until_writing(process, out_dir)
     below = _descendants(process.pid)
     assert below, "the run has no worker process"
     process.kill()  # SIGKILL: no handler runs, the pool is never shut down
     process.wait(timeout=10)
-    deadline = time.monotonic() + 15
-    while (alive := {pid for pid in below if _running(pid)}) and (time.monotonic() < deadline):
-        time.sleep(0.1)
-    for pid in alive:  # do not leave them behind even when the test fails
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
+    alive = _still_running(below)
     assert alive == set(), f"processes still running after their owner was killed: {alive}"
 
 
@@ -334,32 +348,3 @@ def test_interrupted_run_leaves_no_output_file(tmp_path: Path, signum: int, stat
     assert process.returncode == status, err.decode()
     assert b"interrupted" in err
     assert list(out_dir.iterdir()) == []  # no output, no rejects, no temporary file
-
-
-def test_score_imports_sklearn_without_pandas_in_a_fresh_process() -> None:
-    code = (
-        "import sys\n"
-        "from akarclf.cli.score import import_sklearn_without_pandas\n"
-        "import_sklearn_without_pandas()\n"
-        "import sklearn.utils.fixes as fixes\n"
-        "assert fixes.pd is None, 'scikit-learn saw pandas'\n"
-        "assert 'pandas' not in sys.modules and 'pyarrow' not in sys.modules\n"
-        "import pandas\n"  # still importable afterwards
-        "print('ok', pandas.__name__)\n"
-    )
-    run = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, cwd=REPO, timeout=60, check=False
-    )
-    assert run.returncode == 0, run.stderr.decode()
-    assert run.stdout.decode().strip() == "ok pandas"
-
-
-def test_score_leaves_an_existing_pandas_alone() -> None:
-    import pandas
-
-    from akarclf.cli.score import import_sklearn_without_pandas
-
-    import_sklearn_without_pandas()
-    import sklearn.utils.fixes as fixes
-
-    assert fixes.pd is pandas

@@ -63,12 +63,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit status."""
     arguments = sys.argv[1:] if argv is None else list(argv)
-    if arguments[:1] == ["score"]:
-        # Before any sub-command module loads scikit-learn: scoring processes do not need its
-        # pandas support, which costs ~100 MB each (see akarclf.cli.score).
-        from akarclf.cli.score import import_sklearn_without_pandas
-
-        import_sklearn_without_pandas()
     parser = build_parser()
     args = parser.parse_args(arguments)
     try:

@@ -89,7 +89,7 @@ def register(subparsers: Any) -> None:
         type=integer_at_least(1),
         default=1,
         metavar="N",
-        help="processes that score: this one and N-1 workers (default: 1)",
+        help="worker processes that score; output stays in input order (default: 1, score here)",
     )
     parser.add_argument(
         "--explain", action="store_true", help="add an evidence column (n-grams and weights)"
@@ -123,36 +123,12 @@ def _install_sigterm() -> Any:
     return signal.SIG_DFL if previous is None else previous
 
 
-def import_sklearn_without_pandas() -> None:
-    """Import scikit-learn with pandas hidden, when neither is imported yet; for process entry
-    points only (it changes what scikit-learn knows for the rest of the process).
-
-    scikit-learn imports pandas (and with it pyarrow) at start-up whenever it is installed, only
-    to recognise DataFrames; that is about 100 MB of resident memory in every scoring process.
-    ``akarclf score`` never hands scikit-learn a DataFrame, so it imports scikit-learn as if
-    pandas were absent (a configuration scikit-learn supports) and then unhides pandas. In a
-    process that already imported either (a notebook, a test run) nothing changes.
-    """
-    if "sklearn" in sys.modules or "pandas" in sys.modules:
-        return
-    sys.modules["pandas"] = None  # type: ignore[assignment]
-    try:
-        import sklearn.utils.fixes  # noqa: F401
-    finally:
-        if sys.modules.get("pandas", "") is None:
-            del sys.modules["pandas"]
-
-
 def _load_model_for_good(path: str | None) -> None:
-    """Load the model (the loader caches it for the run) and freeze everything this process
-    holds out of the cyclic garbage collector's reach (:func:`gc.freeze`).
-
-    The model is hundreds of thousands of long-lived objects; each full collection, triggered
-    by the garbage of every chunk, walks them all again, a tenth of the time of a catalogue
-    run. Workers forked later share the frozen objects without touching them (no copy on
-    write). A command owns its process and may do this; :func:`akarclf.score_file`, a
-    library call, leaves the host's collector alone.
-    """
+    """Load the model (the loader caches it for the run) and keep everything this process
+    holds out of the cyclic garbage collector's walks (:func:`gc.freeze`): the model's many
+    long-lived objects would otherwise be walked again at every full collection. A command
+    owns its process and may do this; :func:`akarclf.score_file`, a library call, leaves the
+    host's collector alone (its ``--jobs`` workers do the same for themselves)."""
     import gc
 
     from akarclf.scoring.workers import load_model
@@ -192,7 +168,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         check_input(args.input)  # before the model loads: a wrong path is reported at once
         policy, on = _policy_and_date(args)
-        _load_model_for_good(args.model)
+        if args.jobs == 1:
+            _load_model_for_good(args.model)
         summary = score_file(
             args.input,
             args.output,
@@ -235,12 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``akarclf score`` as a process of its own (``python -m akarclf.cli.score ARGS``).
-
-    Unlike :func:`run`, this is the start of a process, so it may keep pandas away from
-    scikit-learn (see :func:`import_sklearn_without_pandas`).
-    """
-    import_sklearn_without_pandas()
+    """``akarclf score`` as a process of its own (``python -m akarclf.cli.score ARGS``)."""
     args = build_parser().parse_args(["score", *(sys.argv[1:] if argv is None else argv)])
     return int(args.func(args))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -28,7 +29,7 @@ from akarclf.scoring.readers import (
     make_reader,
     open_input,
 )
-from akarclf.scoring.workers import InlineScorer, PoolScorer, ScoringSetup
+from akarclf.scoring.workers import ScoringSetup, score_chunks
 from akarclf.scoring.writers import (
     AtomicTextFile,
     RejectsFile,
@@ -144,8 +145,7 @@ def score_file(
     defaults. ``cross_border_col`` None uses a ``cross_border`` column when there is one and
     otherwise treats every listing as cross-border. Rows that cannot be scored are written
     to ``rejects`` (default ``OUTPUT.rejects.csv``). With ``jobs`` > 1 chunks are scored in
-    ``jobs`` processes (this one and ``jobs - 1`` workers, each loading the model once) and
-    written in input order. Raises
+    ``jobs`` worker processes (each loading the model once) and written in input order. Raises
     :class:`UsageError` for wrong arguments; the output appears only when the run completes.
     """
     from akarclf.gate.policy import load_policy
@@ -173,11 +173,9 @@ def score_file(
     summary = ScoreSummary(output=str(output), rejects=str(rejects_path))
 
     started = time.perf_counter()
-    scorer = InlineScorer(setup) if jobs == 1 else PoolScorer(setup, jobs)
     meter = Progress(progress)
     try:
         with (
-            scorer,
             open_input(input) as stream,
             AtomicTextFile(output) as out,
             RejectsFile(rejects_path) as rejected,
@@ -194,16 +192,17 @@ def score_file(
             if isinstance(reader, CsvReader):
                 out.write(csv_header([*reader.header, *names]))
             chunks = _timed(reader.chunks(chunk_size, rejected.add), summary)
-            for result in scorer.map(chunks):
-                tick = time.perf_counter()
-                out.write(result.text)
-                summary.seconds_writing += time.perf_counter() - tick
-                summary.rows_scored += result.rows
-                summary.decisions.update(result.decisions)
-                summary.clusters.update(result.clusters)
-                summary.seconds_scoring += result.seconds_scoring
-                summary.seconds_formatting += result.seconds_formatting
-                meter.update(result.rows)
+            with closing(score_chunks(setup, chunks, jobs)) as results:
+                for result in results:
+                    tick = time.perf_counter()
+                    out.write(result.text)
+                    summary.seconds_writing += time.perf_counter() - tick
+                    summary.rows_scored += result.rows
+                    summary.decisions.update(result.decisions)
+                    summary.clusters.update(result.clusters)
+                    summary.seconds_scoring += result.seconds_scoring
+                    summary.seconds_formatting += result.seconds_formatting
+                    meter.update(result.rows)
             stats = reader.stats
             summary.rows_read = stats.rows_read
             summary.rows_rejected = rejected.count

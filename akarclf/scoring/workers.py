@@ -1,11 +1,11 @@
-"""Score one chunk into output text, in this process or in a pool of worker processes.
+"""Score chunks into output text, in input order: in this process, or in worker processes.
 
-A chunk is scored by :func:`akarclf.scoring.core.score_columns` and formatted to text in the same
-process. Worker processes load the model and policy once (in the pool initializer);
-:class:`PoolScorer` hands their results back in input order, scores chunks itself when the
-workers are busy, and keeps at most a few chunks in flight so memory does not grow with the
-input. Chunks and their output text cross between processes as files in a private directory
-(:class:`akarclf.scoring.spool.Spool`), not through the pool's pipe.
+A chunk is scored by :func:`akarclf.scoring.core.score_columns` and formatted to text in the
+process that scores it. With ``jobs`` > 1, :func:`score_chunks` hands chunks to ``jobs`` worker
+processes (a standard process pool; workers are spawned, not forked, so a parent that runs
+threads cannot deadlock them) and yields their results in input order, with at most
+:data:`IN_FLIGHT_PER_WORKER` chunks per worker in flight, so memory does not grow with the
+input. Each worker loads the model once, on its first chunk.
 """
 
 from __future__ import annotations
@@ -14,29 +14,30 @@ import gc
 import multiprocessing
 import os
 import signal
-import sys
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from akarclf.scoring.core import Model, output_columns, score_columns
-from akarclf.scoring.owner import die_with_owner
 from akarclf.scoring.readers import Chunk
-from akarclf.scoring.spool import spool_or_none, spool_text, take_chunk, take_text
 from akarclf.scoring.writers import format_csv_rows, format_jsonl_rows
 
 if TYPE_CHECKING:
+    from multiprocessing.synchronize import Event
+
     from akarclf.gate.policy import Policy
 
 #: Chunks in flight per worker: one being scored, one queued, so no worker waits for input.
 IN_FLIGHT_PER_WORKER = 2
+
+#: Seconds between a worker's checks that the process that started it is still there.
+PARENT_CHECK_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -49,24 +50,6 @@ class ScoringSetup:
     on: date | None = None
     explain: bool = False
 
-    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
-        # Policy holds read-only mapping proxies, which do not pickle: send its dict form.
-        policy = self.policy.to_dict(), self.policy.source
-        return _rebuild_setup, (self.model, policy, self.fmt, self.on, self.explain)
-
-
-def _rebuild_setup(
-    model: Model | str | Path | None,
-    policy: tuple[dict[str, Any], str | None],
-    fmt: str,
-    on: date | None,
-    explain: bool,
-) -> ScoringSetup:
-    from akarclf.gate.policy import Policy
-
-    rebuilt = Policy.from_dict(policy[0], source=policy[1])
-    return ScoringSetup(model=model, policy=rebuilt, fmt=fmt, on=on, explain=explain)
-
 
 @dataclass
 class ChunkResult:
@@ -78,29 +61,22 @@ class ChunkResult:
     clusters: Counter[str]
     seconds_scoring: float
     seconds_formatting: float
-    #: Set by a worker: the file that holds ``text`` (UTF-8), for the parent to take.
-    text_file: str | None = None
 
 
 def load_model(path: str | Path | None) -> Model:
     """Load a model file (None: the shipped default) with the package's loader."""
-    import akarclf
+    from akarclf.model.persistence import load_model as load
 
-    loader: Any = getattr(akarclf, "load_model", None)
-    if loader is None:
-        from akarclf import persistence
-
-        loader = persistence.load_model
-    model: Model = loader(path)
+    model: Model = load(path)
     return model
 
 
-def load(setup: ScoringSetup) -> tuple[Model, ScoringSetup]:
-    """The model object for ``setup`` (loading it when given as a path or None)."""
+def _model(setup: ScoringSetup) -> Model:
+    """The model object of ``setup``, loading it when given as a path or None."""
     model = setup.model
     if model is None or isinstance(model, (str, Path)):
-        model = load_model(model)
-    return model, setup
+        return load_model(model)
+    return model
 
 
 def score_chunk(chunk: Chunk, model: Model, setup: ScoringSetup) -> ChunkResult:
@@ -130,192 +106,64 @@ def score_chunk(chunk: Chunk, model: Model, setup: ScoringSetup) -> ChunkResult:
     )
 
 
-class InlineScorer:
-    """Scores chunks one after another in this process."""
+def score_chunks(
+    setup: ScoringSetup, chunks: Iterable[Chunk], jobs: int
+) -> Generator[ChunkResult, None, None]:
+    """Score ``chunks`` in this process (``jobs`` 1) or in ``jobs`` workers; input order kept.
 
-    def __init__(self, setup: ScoringSetup) -> None:
-        self._model, self._setup = load(setup)
-
-    def map(self, chunks: Iterable[Chunk]) -> Iterator[ChunkResult]:
+    Close the generator when stopping early (Ctrl-C, an error while writing) so that the
+    workers stop.
+    """
+    if jobs == 1:
+        model = _model(setup)
         for chunk in chunks:
-            yield score_chunk(chunk, self._model, self._setup)
-
-    def close(self) -> None:
-        pass
-
-    def __enter__(self) -> InlineScorer:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-def _ready(item: Future[ChunkResult] | ChunkResult) -> bool:
-    return not isinstance(item, Future) or item.done()
-
-
-def _result(item: Future[ChunkResult] | ChunkResult) -> ChunkResult:
-    if not isinstance(item, Future):
-        return item
-    result = item.result()
-    if result.text_file is not None:
-        result.text, result.text_file = take_text(result.text_file), None
-    return result
+            yield score_chunk(chunk, model, setup)
+        return
+    context = multiprocessing.get_context("spawn")
+    stop = context.Event()
+    pool = ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(setup, os.getpid(), stop),
+    )
+    pending: deque[Future[ChunkResult]] = deque()
+    try:
+        for chunk in chunks:
+            pending.append(pool.submit(_score_in_worker, chunk))
+            if len(pending) >= jobs * IN_FLIGHT_PER_WORKER:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        if pending:  # stopped early: the workers end now, with the chunks in their hands
+            stop.set()
+        pool.shutdown(wait=not pending, cancel_futures=True)
 
 
-# State of a worker process, set once by the pool initializer.
+# State of a worker process, set by the pool initializer and on the first chunk.
 _WORKER: dict[str, Any] = {}
 
-# The parent's loaded model and setup, for workers started by fork to take over as they are.
-_INHERITED: dict[str, Any] = {}
 
-
-def _init_worker(setup: ScoringSetup, owner: int) -> None:
+def _init_worker(setup: ScoringSetup, parent: int, stop: Event) -> None:
     # Ctrl-C reaches the whole process group; only the parent decides what to do about it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the parent's handler is not for workers
-    die_with_owner(owner)
-    if _INHERITED:
-        _WORKER.update(_INHERITED)
-    else:
-        _WORKER["model"], _WORKER["setup"] = load(setup)
-        # The worker is ours: keep the loaded model out of the cyclic collector's walks
-        # (see akarclf.cli.score._load_model_for_good).
+    _WORKER["setup"] = setup
+    threading.Thread(target=_exit_on_stop, args=(parent, stop), daemon=True).start()
+
+
+def _exit_on_stop(parent: int, stop: Event) -> None:
+    """End this worker when the parent stops the run early, or is gone: a worker otherwise
+    waits for work for ever after its parent is killed outright (SIGKILL)."""
+    while os.getppid() == parent and not stop.wait(PARENT_CHECK_SECONDS):
+        pass
+    os._exit(1)
+
+
+def _score_in_worker(chunk: Chunk) -> ChunkResult:
+    setup: ScoringSetup = _WORKER["setup"]
+    if "model" not in _WORKER:  # loaded here, not in the initializer, so errors reach the parent
+        _WORKER["model"] = _model(setup)
+        # The process is ours: keep the model's many objects out of the collector's walks.
         gc.freeze()
-
-
-def _score_in_worker(chunk: Chunk | str) -> ChunkResult:
-    """Score a chunk given as is (through the pipe) or as a spool file (result spooled too)."""
-    if isinstance(chunk, Chunk):
-        return score_chunk(chunk, _WORKER["model"], _WORKER["setup"])
-    result = score_chunk(take_chunk(chunk), _WORKER["model"], _WORKER["setup"])
-    result.text, result.text_file = "", spool_text(result.text, chunk)
-    return result
-
-
-def _started() -> bool:
-    return True
-
-
-#: Modules the fork server imports before forking workers (scikit-learn via the gate and text).
-_PRELOAD = [
-    "akarclf.scoring.workers",
-    "akarclf.gate.decision",
-    "akarclf.model.classifier",
-    "akarclf.text.normalize",
-]
-
-
-def start_method() -> str:
-    """How worker processes are started.
-
-    ``fork`` on Linux while this process has a single thread: the workers start at once with
-    the model this process already loaded (shared copy-on-write, no second load, no second
-    import of scikit-learn). Otherwise ``forkserver`` (or ``spawn``): forking a process that
-    runs other threads (a notebook, a progress bar) can deadlock, and fork is unsafe on macOS.
-    """
-    methods = multiprocessing.get_all_start_methods()
-    if sys.platform.startswith("linux") and "fork" in methods and threading.active_count() == 1:
-        return "fork"
-    return "forkserver" if "forkserver" in methods else "spawn"
-
-
-class PoolScorer:
-    """Scores chunks in ``jobs`` processes: ``jobs - 1`` workers and this one; input order kept.
-
-    Chunks go to the workers while they have fewer than :data:`IN_FLIGHT_PER_WORKER` chunks
-    each in hand; otherwise this process, which reads and writes anyway, scores the chunk
-    itself. So ``jobs`` processes score and load the model (once each), with no process that
-    only waits, and at most ``jobs * IN_FLIGHT_PER_WORKER`` chunks are held at any time.
-    """
-
-    def __init__(self, setup: ScoringSetup, jobs: int) -> None:
-        if jobs < 2:
-            raise ValueError(f"a pool needs at least 2 jobs, got {jobs}")
-        self.jobs = jobs
-        self._model, self._setup = load(setup)
-        self.start_method = start_method()
-        context = multiprocessing.get_context(self.start_method)
-        if self.start_method == "forkserver":
-            # Imported once in the fork server, so each worker starts with them loaded.
-            context.set_forkserver_preload(_PRELOAD)
-        elif self.start_method == "fork":
-            _INHERITED.update(model=self._model, setup=self._setup)
-        try:
-            self._pool = ProcessPoolExecutor(
-                max_workers=jobs - 1,
-                mp_context=context,
-                initializer=_init_worker,
-                initargs=(setup, os.getpid()),
-            )
-            if self.start_method == "fork":
-                # Fork now, before the caller opens files or starts threads (progress bar).
-                try:
-                    self._pool.submit(_started).result()
-                except BaseException:
-                    self._pool.shutdown(wait=False, cancel_futures=True)
-                    raise
-        finally:
-            _INHERITED.clear()
-        self._spool = spool_or_none()
-        self.chunks_here = 0
-
-    def map(self, chunks: Iterable[Chunk]) -> Iterator[ChunkResult]:
-        workers = self.jobs - 1
-        window = self.jobs * IN_FLIGHT_PER_WORKER
-        pending: deque[Future[ChunkResult] | ChunkResult] = deque()
-        for chunk in chunks:
-            busy = sum(1 for p in pending if isinstance(p, Future) and not p.done())
-            if busy < workers * IN_FLIGHT_PER_WORKER:
-                pending.append(self._submit(chunk))
-            else:
-                pending.append(score_chunk(chunk, self._model, self._setup))
-                self.chunks_here += 1
-            while pending and (len(pending) >= window or _ready(pending[0])):
-                yield _result(pending.popleft())
-        while pending:
-            yield _result(pending.popleft())
-
-    def _submit(self, chunk: Chunk) -> Future[ChunkResult]:
-        if self._spool is None:
-            return self._pool.submit(_score_in_worker, chunk)
-        return self._pool.submit(_score_in_worker, self._spool.put(chunk))
-
-    def close(self, abort: bool = False) -> None:
-        """Stop the workers; chunks not yet started are cancelled. ``abort`` (on Ctrl-C or an
-        error) also stops the chunks being scored instead of waiting for them. The spool goes
-        in either case, with any chunk or result not yet read."""
-        try:
-            if not abort:
-                self._pool.shutdown(wait=True, cancel_futures=True)
-                return
-            # The executor has no public way to stop running work: end its worker processes.
-            processes = dict(getattr(self._pool, "_processes", None) or {})
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            for process in processes.values():
-                process.terminate()
-            for process in processes.values():
-                process.join(timeout=5)
-            for process in processes.values():
-                if process.is_alive():  # so that none writes into the spool being removed
-                    process.kill()
-                    process.join(timeout=5)
-        finally:
-            if self._spool is not None:
-                self._spool.remove()
-
-    def __enter__(self) -> PoolScorer:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close(abort=exc_type is not None)
+    return score_chunk(chunk, _WORKER["model"], setup)
