@@ -21,7 +21,7 @@ from akarclf.evaluation.targets import HELD_OUT, POLICY_GOLD
 
 def register(subparsers: Any) -> None:
     """Add the ``train`` sub-command."""
-    from akarclf.evaluation.tuning import DEFAULT_BLOCK_PRECISION, DEFAULT_PROTECTED_RECALL
+    from akarclf.evaluation.targets import DEFAULT_BLOCK_PRECISION, DEFAULT_PROTECTED_RECALL
 
     parser = subparsers.add_parser(
         "train",

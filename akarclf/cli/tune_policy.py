@@ -34,11 +34,8 @@ PROBA_COLUMNS = {cluster: f"p_{cluster}" for cluster in CLUSTERS}
 
 def register(subparsers: Any) -> None:
     """Add the ``tune-policy`` sub-command to the ``akarclf`` parser."""
-    from akarclf.evaluation.tuning import (
-        DEFAULT_BLOCK_PRECISION,
-        DEFAULT_BOOTSTRAP,
-        DEFAULT_PROTECTED_RECALL,
-    )
+    from akarclf.evaluation.bootstrap import DEFAULT_RESAMPLES as DEFAULT_BOOTSTRAP
+    from akarclf.evaluation.targets import DEFAULT_BLOCK_PRECISION, DEFAULT_PROTECTED_RECALL
 
     parser = subparsers.add_parser(
         "tune-policy",

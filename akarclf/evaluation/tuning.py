@@ -60,12 +60,10 @@ from akarclf.evaluation.bootstrap import (
     ratio,
     resample_table,
 )
+from akarclf.evaluation.targets import DEFAULT_BLOCK_PRECISION, DEFAULT_PROTECTED_RECALL
 from akarclf.gate.decision import DECISIONS, gate, protected_mass
 from akarclf.gate.policy import Policy, as_date, today_utc
 
-#: The shipped operating point (issue 13): tuned on gold out-of-fold, minimising review.
-DEFAULT_BLOCK_PRECISION: Final = 0.98
-DEFAULT_PROTECTED_RECALL: Final = 0.97
 DEFAULT_BOOTSTRAP: Final = DEFAULT_RESAMPLES
 #: Decimals a chosen threshold is rounded down to when no decision on the data changes.
 THRESHOLD_DECIMALS: Final = 3
