@@ -1,0 +1,139 @@
+"""What the gate needs to know about a title besides its probabilities.
+
+The model's probabilities alone can be gamed. Appending unrelated words dilutes a protected
+product's features until the whole title looks like ``other``; a title the model cannot read
+(another script, gibberish, a disguise the normaliser cannot undo) gets probabilities near the
+prior, which the gate would otherwise read as evidence. So every title also gets:
+
+- ``window_proba``: probabilities of the title's windows (runs of :data:`WINDOW_WORDS` words),
+  the window with the most protected mass, so that a product hidden among other words still
+  counts;
+- ``known_share``: the share of the title's words that carry a word feature of the model;
+- ``obfuscation``: the de-obfuscation steps that changed the title (see
+  :mod:`akarclf.text.deobfuscate`) and whether one of them was a disguise;
+- ``n_chars``: the raw title's length.
+
+:func:`assess` computes them for a batch; the single-title ``decide`` and the batch scorer
+both call it, so they agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+
+from akarclf.text.normalize import clean_title
+
+#: Words per window, and how far consecutive windows are apart.
+WINDOW_WORDS: Final = 4
+WINDOW_STRIDE: Final = 2
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Per-title evidence for :func:`akarclf.gate.decide.gate`, as parallel arrays.
+
+    ``window_proba`` rows are zero where no window was scored (short titles, rows the caller
+    did not ask for); ``known_share`` is NaN where the model does not expose its vocabulary.
+    """
+
+    window_proba: np.ndarray
+    known_share: np.ndarray
+    obfuscated: np.ndarray
+    obfuscation: tuple[str, ...]
+    n_chars: np.ndarray
+
+    @classmethod
+    def none(cls, n: int, k: int) -> Evidence:
+        """Evidence that changes no decision: no windows, nothing measured, nothing disguised."""
+        return cls(
+            window_proba=np.zeros((n, k)),
+            known_share=np.full(n, np.nan),
+            obfuscated=np.zeros(n, dtype=bool),
+            obfuscation=("",) * n,
+            n_chars=np.zeros(n, dtype=np.int64),
+        )
+
+
+def windows(normalized: str) -> list[str]:
+    """Overlapping runs of :data:`WINDOW_WORDS` words of a normalised title, the last one
+    ending with the title; none for a title that fits in one window."""
+    words = normalized.split()
+    if len(words) <= WINDOW_WORDS:
+        return []
+    starts = list(range(0, len(words) - WINDOW_WORDS + 1, WINDOW_STRIDE))
+    if starts[-1] != len(words) - WINDOW_WORDS:
+        starts.append(len(words) - WINDOW_WORDS)
+    return [" ".join(words[s : s + WINDOW_WORDS]) for s in starts]
+
+
+def _word_vectorizer(model: Any) -> Any:
+    features = getattr(model, "features_", None)
+    named = getattr(features, "named_transformers", None)
+    if named is None or "word" not in named:
+        return None
+    vectorizer = named["word"]
+    return vectorizer if hasattr(vectorizer, "unit_columns") else None
+
+
+def known_shares(model: Any, normalized: Sequence[str]) -> np.ndarray:
+    """Share of each title's words (digit runs left out) that carry at least one of the
+    model's word features: the word, its stem or its lexicon mark. 0 for a title with no
+    words; NaN for every title when the model does not expose its word vocabulary."""
+    vectorizer = _word_vectorizer(model)
+    if vectorizer is None:
+        return np.full(len(normalized), np.nan)
+    token_lists = [[w for w in text.split() if not w.isdigit()] for text in normalized]
+    distinct = sorted({w for words in token_lists for w in words})
+    known = {w for w, columns in zip(distinct, vectorizer.unit_columns(distinct), strict=True) if columns}
+    return np.array(
+        [sum(w in known for w in words) / len(words) if words else 0.0 for words in token_lists]
+    )
+
+
+def assess(
+    model: Any,
+    titles: Sequence[str],
+    mass_of: Callable[[np.ndarray], np.ndarray],
+    need_windows: Callable[[np.ndarray], np.ndarray],
+) -> tuple[np.ndarray, np.ndarray, Evidence]:
+    """Probabilities, the blank-title mask and the :class:`Evidence` of ``titles``.
+
+    ``mass_of`` maps a probability matrix to each row's protected mass (the gate's own
+    function, so windows are ranked by what the gate acts on); windows are scored only for the
+    rows that ``need_windows`` marks given the whole titles' probabilities (a window cannot
+    change a listing that is domestic or already blocked).
+    """
+    from akarclf.model.classifier import predict_with_blank
+
+    proba, blank = predict_with_blank(model, titles)
+    cleaned = [clean_title(t) for t in titles]
+    normalized = [c.text for c in cleaned]
+    n, k = proba.shape
+    window_proba = np.zeros((n, k))
+    owners: list[int] = []
+    texts: list[str] = []
+    for row in np.flatnonzero(np.asarray(need_windows(proba), dtype=bool)):
+        for text in windows(normalized[row]):
+            owners.append(int(row))
+            texts.append(text)
+    if texts:
+        scored = np.asarray(model.predict_proba(texts), dtype=np.float64)
+        mass = np.asarray(mass_of(scored), dtype=np.float64)
+        owner = np.asarray(owners)
+        # The strongest window of each row: sort by (row, mass) and keep each row's last.
+        order = np.lexsort((mass, owner))
+        last = np.r_[owner[order][1:] != owner[order][:-1], True]
+        best = order[last]
+        window_proba[owner[best]] = scored[best]
+    evidence = Evidence(
+        window_proba=window_proba,
+        known_share=known_shares(model, normalized),
+        obfuscated=np.fromiter((c.obfuscated for c in cleaned), dtype=bool, count=n),
+        obfuscation=tuple("+".join(sorted(c.steps)) for c in cleaned),
+        n_chars=np.fromiter(map(len, titles), dtype=np.int64, count=n),
+    )
+    return proba, blank, evidence
