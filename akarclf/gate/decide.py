@@ -17,8 +17,8 @@ Precedence, first rule that applies wins:
    (:data:`PROTECTED_CLUSTER`, naming the top protected cluster); review threshold <= mass <
    block threshold -> ``review`` (:data:`UNCERTAIN`); below -> ``allow`` (:data:`NOT_PROTECTED`);
 6. cross-border seller, with the title's :class:`~akarclf.model.evidence.Evidence` and the
-   policy's ``[evidence]`` rules: the title's most protected window may block or review on its
-   own (:data:`PROTECTED_SEGMENT`, when it decides more strictly than the whole title); then a
+   policy's ``[evidence]`` rules: a window of the title whose protected mass reaches the block
+   threshold gets the policy's ``segments`` action (:data:`PROTECTED_SEGMENT`); then a
    title longer than ``max_title_chars`` (:data:`LONG_TITLE`), one of whose words the model
    knows fewer than ``min_known_share`` (:data:`UNREADABLE_TITLE`), or one whose disguise the
    normaliser undid (:data:`OBFUSCATED_TITLE`, the policy's ``obfuscated`` action) gets at least
@@ -34,7 +34,6 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import json
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Protocol, overload
@@ -266,11 +265,9 @@ def _apply_evidence(
         window_mass = protected_mass(evidence.window_proba, classes, protected)
         window_blocks = window_mass >= policy.block_threshold
         before = decision.copy()
-        if rules.segments == "block":
-            at_least(window_blocks, "block", PROTECTED_SEGMENT)
-            at_least(window_mass >= policy.review_threshold, "review", PROTECTED_SEGMENT)
-        else:
-            at_least(window_blocks, "review", PROTECTED_SEGMENT)
+        # Only a window strong enough to block acts: a short window near the review threshold
+        # is what most honest titles have somewhere.
+        at_least(window_blocks, rules.segments, PROTECTED_SEGMENT)
         changed = decision != before
         if changed.any():
             column = _column_index(classes, evidence.window_proba.shape[1])
@@ -291,7 +288,7 @@ class DecisionRecord:
     ``probabilities`` maps every cluster (in :data:`~akarclf.clusters.CLUSTERS` order) to its
     probability; ``evidence`` holds the (n-gram, weight) pairs from the model's ``explain``
     when :func:`decide` was asked for them, else None. ``known_share`` is the share of the
-    title's words the model knows (NaN when the model does not say); ``obfuscation`` names the
+    title's words the model knows (1 when the model does not say); ``obfuscation`` names the
     de-obfuscation steps that changed the title (``+``-joined, "" for none) and ``obfuscated``
     whether one of them undid a disguise.
     """
@@ -307,7 +304,7 @@ class DecisionRecord:
     policy_version: str
     decision_date: dt.date
     evidence: tuple[tuple[str, float], ...] | None = None
-    known_share: float = float("nan")
+    known_share: float = 1.0
     obfuscation: str = ""
     obfuscated: bool = False
 
@@ -327,7 +324,7 @@ class DecisionRecord:
         out["model_version"] = self.model_version
         out["policy_version"] = self.policy_version
         out["decision_date"] = self.decision_date.isoformat()
-        out["known_share"] = None if math.isnan(self.known_share) else self.known_share
+        out["known_share"] = self.known_share
         out["obfuscation"] = self.obfuscation
         out["obfuscated"] = self.obfuscated
         if self.evidence is not None:

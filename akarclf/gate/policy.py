@@ -25,7 +25,7 @@ TOML file (the package ships one, see :func:`load_policy`)::
     min_known_share = 0.5       # fewer of the title's words known to the model -> review
     max_title_chars = 500       # longer titles -> review
     obfuscated = "review"       # at least this for a disguised title
-    segments = "block"          # what a protected window of the title may do
+    segments = "block"          # at least this when a window of the title reaches block
 
     [provenance]                # free-form: where the thresholds came from
     method = "akarclf tune-policy"
@@ -77,9 +77,9 @@ class EvidencePolicy:
     (``UNREADABLE_TITLE``): probabilities of an unreadable title are the prior, not evidence.
     ``max_title_chars``: a longer raw title goes at least to review (``LONG_TITLE``).
     ``obfuscated``: the least a title whose disguise the normaliser undid gets
-    (``OBFUSCATED_TITLE``; ``allow`` turns the rule off). ``segments``: what the title's most
-    protected window may do on its own: ``block`` (its mass counts like the whole title's),
-    ``review`` (at most review) or ``allow`` (windows ignored); reason ``PROTECTED_SEGMENT``.
+    (``OBFUSCATED_TITLE``; ``allow`` turns the rule off). ``segments``: the least a listing
+    gets when a window of its title reaches the block threshold on its own (``PROTECTED_SEGMENT``;
+    ``allow``: windows are not scored).
     The defaults turn every rule off, as for a policy written before the table existed.
     """
 

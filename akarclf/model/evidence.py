@@ -37,7 +37,7 @@ class Evidence:
     """Per-title evidence for :func:`akarclf.gate.decide.gate`, as parallel arrays.
 
     ``window_proba`` rows are zero where no window was scored (short titles, rows the caller
-    did not ask for); ``known_share`` is NaN where the model does not expose its vocabulary.
+    did not ask for); ``known_share`` is 1 where the model does not expose its vocabulary.
     """
 
     window_proba: np.ndarray
@@ -51,23 +51,23 @@ class Evidence:
         """Evidence that changes no decision: no windows, nothing measured, nothing disguised."""
         return cls(
             window_proba=np.zeros((n, k)),
-            known_share=np.full(n, np.nan),
+            known_share=np.ones(n),
             obfuscated=np.zeros(n, dtype=bool),
             obfuscation=("",) * n,
             n_chars=np.zeros(n, dtype=np.int64),
         )
 
 
-def windows(normalized: str) -> list[str]:
-    """Overlapping runs of :data:`WINDOW_WORDS` words of a normalised title, the last one
-    ending with the title; none for a title that fits in one window."""
+def windows(normalized: str, size: int = WINDOW_WORDS, stride: int = WINDOW_STRIDE) -> list[str]:
+    """Overlapping runs of ``size`` words of a normalised title, ``stride`` words apart, the
+    last one ending with the title; none for a title that fits in one window."""
     words = normalized.split()
-    if len(words) <= WINDOW_WORDS:
+    if len(words) <= size:
         return []
-    starts = list(range(0, len(words) - WINDOW_WORDS + 1, WINDOW_STRIDE))
-    if starts[-1] != len(words) - WINDOW_WORDS:
-        starts.append(len(words) - WINDOW_WORDS)
-    return [" ".join(words[s : s + WINDOW_WORDS]) for s in starts]
+    starts = list(range(0, len(words) - size + 1, stride))
+    if starts[-1] != len(words) - size:
+        starts.append(len(words) - size)
+    return [" ".join(words[s : s + size]) for s in starts]
 
 
 def _word_vectorizer(model: Any) -> Any:
@@ -82,10 +82,11 @@ def _word_vectorizer(model: Any) -> Any:
 def known_shares(model: Any, normalized: Sequence[str]) -> np.ndarray:
     """Share of each title's words (digit runs left out) that carry at least one of the
     model's word features: the word, its stem or its lexicon mark. 0 for a title with no
-    words; NaN for every title when the model does not expose its word vocabulary."""
+    words. A model that does not expose its word vocabulary (a stand-in, another library's)
+    cannot say: every title then gets 1, and the knowledge floor never applies to it."""
     vectorizer = _word_vectorizer(model)
     if vectorizer is None:
-        return np.full(len(normalized), np.nan)
+        return np.ones(len(normalized))
     token_lists = [[w for w in text.split() if not w.isdigit()] for text in normalized]
     distinct = sorted({w for words in token_lists for w in words})
     known = {w for w, columns in zip(distinct, vectorizer.unit_columns(distinct), strict=True) if columns}

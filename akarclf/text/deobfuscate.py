@@ -57,6 +57,8 @@ _LEET_TOKEN = re.compile(r"(?<![\w@$!])[\w@$!]*[a-z][\w@$!]*(?![\w@$])")
 _HAS_LEET = re.compile(r"[0-9@$!]")
 # Three or more single letters separated by dots, spaces, hyphens, underscores or stars.
 _SPELLED = re.compile(r"(?<![^\W\d_])[a-z](?:[\s.\-_*·•]+[a-z](?![^\W\d_])){2,}")
+_WORD_MARKS = re.compile(r"[a-z][.\-_*·•][a-z]")
+_WIDE_SPACE = re.compile(r"\s{2,}")
 _RUN = re.compile(r"([^\W\d_x])\1{2,}")
 _LETTERS = re.compile(r"[^\W\d_]+")
 
@@ -169,9 +171,17 @@ def rejoin_spelled(text: str) -> str:
     stay as they are."""
 
     def join(match: re.Match[str]) -> str:
-        letters = "".join(c for c in match.group() if c.isalpha())
-        words = _segment(letters)
-        return match.group() if words is None else " " + " ".join(words) + " "
+        run = match.group()
+        # Where words are marked (letters joined by dots or hyphens, words by spaces; or
+        # letters by one space, words by more), each word is rejoined as written.
+        chunks = run.split() if _WORD_MARKS.search(run) else _WIDE_SPACE.split(run)
+        if len(chunks) > 1 or _WORD_MARKS.search(run):
+            words = ["".join(c for c in chunk if c.isalpha()) for chunk in chunks]
+            # Short unknown runs are initials or sizes (``s.m.l``), not words.
+            if all(len(word) >= 4 or is_known_word(word) for word in words):
+                return " " + " ".join(words) + " "
+        found = _segment("".join(c for c in run if c.isalpha()))
+        return run if found is None else " " + " ".join(found) + " "
 
     return _SPELLED.sub(join, text)
 
@@ -214,8 +224,8 @@ def collapse_runs(text: str) -> str:
 
 def rejoin_split(tokens: list[str]) -> list[str]:
     """Rejoin adjacent fragments of one word (``ka os`` -> ``kaos``): two tokens of at least
-    two letters are joined when together they form a known word and neither is one, so a
-    size or initial (``t unggul``) and two real words (``tas ir``) stay apart."""
+    two letters are joined when together they form a known word and not both are one, so a
+    size or initial (``t unggul``) and two real words stay apart."""
     out: list[str] = []
     i = 0
     n = len(tokens)
@@ -226,8 +236,7 @@ def rejoin_split(tokens: list[str]) -> list[str]:
             if (
                 min(len(token), len(tokens[i + 1])) >= 2
                 and is_known_word(joined)
-                and not is_known_word(token)
-                and not is_known_word(tokens[i + 1])
+                and not (is_known_word(token) and is_known_word(tokens[i + 1]))
             ):
                 out.append(joined)
                 i += 2
