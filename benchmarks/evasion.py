@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from evasion_titles import FILLER, OTHER, PROTECTED, SALES  # noqa: E402
+from evasion_titles import FILLER, OTHER, PROTECTED, SALES
 
 ON = dt.date(2026, 12, 1)
 NOT_ALLOWED_TARGET = 0.95
@@ -46,8 +46,12 @@ UNDOABLE = (
 )
 HONEST = ("none", "sales words appended")
 
-_LEET = str.maketrans({"a": "4", "A": "4", "e": "3", "E": "3", "i": "1", "I": "1", "o": "0", "O": "0"})
-_CYRILLIC = str.maketrans("aeopcAEOPC", "аеорсАЕОРС")
+_LEET = str.maketrans(
+    {"a": "4", "A": "4", "e": "3", "E": "3", "i": "1", "I": "1", "o": "0", "O": "0"}
+)
+_CYRILLIC = str.maketrans(
+    "aeopcAEOPC", "\u0430\u0435\u043e\u0440\u0441\u0410\u0415\u041e\u0420\u0421"
+)
 FASHION_WORDS = "kaos batik sepatu tas"
 
 
@@ -60,7 +64,9 @@ def _alternate(title: str) -> str:
 
 
 def _split_words(title: str) -> str:
-    return " ".join(w[: len(w) // 2] + " " + w[len(w) // 2 :] if len(w) >= 4 else w for w in title.split())
+    return " ".join(
+        w[: len(w) // 2] + " " + w[len(w) // 2 :] if len(w) >= 4 else w for w in title.split()
+    )
 
 
 def _typos(title: str, seed: int) -> str:
@@ -69,7 +75,11 @@ def _typos(title: str, seed: int) -> str:
     for word in title.split():
         if len(word) >= 5 and rng.random() < 0.5:
             i = rng.randrange(1, len(word) - 2)
-            word = word[:i] + word[i + 1] + word[i] + word[i + 2 :] if rng.random() < 0.5 else word[:i] + word[i + 1 :]
+            word = (
+                word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+                if rng.random() < 0.5
+                else word[:i] + word[i + 1 :]
+            )
         words.append(word)
     return " ".join(words)
 
@@ -146,13 +156,18 @@ def main() -> None:
     policy = load_policy(args.policy)
     protected = [(i, row[:4]) for i, row in enumerate(PROTECTED)]
     other = [(i, row) for i, row in enumerate(OTHER)]
-    print(f"model {model.model_version}, policy {policy.label}, {len(protected)} protected and "
-          f"{len(other)} other titles, {len(TRANSFORMS)} transforms, all cross-border")
+    print(
+        f"model {model.model_version}, policy {policy.label}, {len(protected)} protected and "
+        f"{len(other)} other titles, {len(TRANSFORMS)} transforms, all cross-border"
+    )
 
     def decisions(titles: list[str]) -> list[str]:
         return [r.decision for r in decide(titles, True, model=model, policy=policy, on=ON)]
 
-    header = f"{'transform':30s} {'prot. not allowed':>17s} {'prot. blocked':>13s} {'other allowed':>13s}  targets"
+    header = (
+        f"{'transform':30s} {'prot. not allowed':>17s} {'prot. blocked':>13s} "
+        f"{'other allowed':>13s}  targets"
+    )
     print(header)
     print("-" * len(header))
     baseline_blocked = None
@@ -165,10 +180,14 @@ def main() -> None:
             baseline_blocked = blocked
         checks = [("not allowed >= 95 %", not_allowed >= NOT_ALLOWED_TARGET)]
         if name in UNDOABLE:
-            checks.append(("blocks kept >= 80 %", blocked >= BLOCK_RETAINED_TARGET * baseline_blocked))
+            checks.append(
+                ("blocks kept >= 80 %", blocked >= BLOCK_RETAINED_TARGET * baseline_blocked)
+            )
         other_text = "-"
         if on_other is not None:
-            other_allowed = sum(v == "allow" for v in decisions([on_other(r) for r in other])) / len(other)
+            other_allowed = sum(
+                v == "allow" for v in decisions([on_other(r) for r in other])
+            ) / len(other)
             other_text = f"{other_allowed:.0%}"
             if name in HONEST:
                 checks.append(("other allowed >= 90 %", other_allowed >= OTHER_ALLOWED_TARGET))

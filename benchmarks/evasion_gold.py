@@ -136,20 +136,22 @@ def evaluate(arrays: dict[str, np.ndarray], targets: tuple[float, float, int]) -
         f"gold out-of-fold, n={n} (protected {int(truth.sum())}); thresholds tuned on whole "
         f"titles: block {tuned.block_threshold}, review {tuned.review_threshold}"
     )
-    print(f"{'variant':44s} {'block prec':>10s} {'prot. recall':>12s} {'review':>7s} {'blocks':>6s}")
+    print(
+        f"{'variant':44s} {'block prec':>10s} {'prot. recall':>12s} {'review':>7s} {'blocks':>6s}"
+    )
 
     def line(name: str, evidence: Any, rules: Any) -> None:
         if rules is None:  # a checkout without the [evidence] rules
             result = gate(proba, CLUSTERS, flags, blank, tuned, on)
         else:
-            result = gate(proba, CLUSTERS, flags, blank, tuned.replace(evidence=rules), on, evidence)
+            result = gate(
+                proba, CLUSTERS, flags, blank, tuned.replace(evidence=rules), on, evidence
+            )
         blocked = result.decision == "block"
         precision = truth[blocked].mean() if blocked.any() else float("nan")
         recall = (result.decision[truth] != "allow").mean()
         review = (result.decision == "review").mean()
-        print(
-            f"{name:44s} {precision:10.4f} {recall:12.4f} {review:7.2%} {int(blocked.sum()):6d}"
-        )
+        print(f"{name:44s} {precision:10.4f} {recall:12.4f} {review:7.2%} {int(blocked.sum()):6d}")
 
     if "known_share" not in arrays:
         line("whole title only", None, None)

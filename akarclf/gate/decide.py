@@ -371,7 +371,8 @@ def assess_for_gate(
     def need_windows(proba: np.ndarray) -> np.ndarray:
         if policy.evidence.segments == "allow" or not protected:
             return np.zeros(len(proba), dtype=bool)
-        return (np.asarray(flags) == CROSS_BORDER) & (mass_of(proba) < policy.block_threshold)
+        cross_border = np.asarray(flags) == CROSS_BORDER
+        return np.asarray(cross_border & (mass_of(proba) < policy.block_threshold), dtype=bool)
 
     return assess(model, titles, mass_of, need_windows)
 

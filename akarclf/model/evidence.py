@@ -89,7 +89,9 @@ def known_shares(model: Any, normalized: Sequence[str]) -> np.ndarray:
         return np.ones(len(normalized))
     token_lists = [[w for w in text.split() if not w.isdigit()] for text in normalized]
     distinct = sorted({w for words in token_lists for w in words})
-    known = {w for w, columns in zip(distinct, vectorizer.unit_columns(distinct), strict=True) if columns}
+    known = {
+        w for w, columns in zip(distinct, vectorizer.unit_columns(distinct), strict=True) if columns
+    }
     return np.array(
         [sum(w in known for w in words) / len(words) if words else 0.0 for words in token_lists]
     )

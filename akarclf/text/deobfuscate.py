@@ -133,7 +133,9 @@ def drop_hidden(text: str) -> str:
 def _lookalike_table() -> dict[int, str]:
     """Non-ASCII letters -> the ASCII letter they are confusable with (Unicode TR39 data as
     shipped by the ``confusable_homoglyphs`` package), lower case."""
-    from confusable_homoglyphs.confusables import confusables_data
+    from confusable_homoglyphs.confusables import (  # type: ignore[import-untyped]
+        confusables_data,
+    )
 
     table: dict[int, str] = {}
     for char, glyphs in confusables_data.items():
@@ -148,9 +150,10 @@ def _lookalike_table() -> dict[int, str]:
 
 
 def fold_lookalikes(text: str) -> str:
-    """Fold each word written in look-alike letters onto Latin (``kаоs`` with Cyrillic а, о
-    -> ``kaos``). A word is folded only when every one of its letters is Latin or has a Latin
-    look-alike, so a genuine Russian or Greek word (``чай``) keeps its script."""
+    """Fold each word written in look-alike letters onto Latin (``k\u0430\u043es``, with
+    Cyrillic a and o, -> ``kaos``). A word is folded only when every one of its letters is
+    Latin or has a Latin look-alike, so a genuine Russian or Greek word (``чай``) keeps its
+    script, and only when it mixes scripts or has three letters or more."""
     if text.isascii():
         return text
     table = _lookalike_table()
@@ -160,7 +163,9 @@ def fold_lookalikes(text: str) -> str:
         if word.isascii():
             return word
         folded = word.translate(table)
-        return folded if folded.isascii() else word
+        # A lone letter in another script is a unit or an initial (``100 \u0433``), not a disguise.
+        mixed = len(word) >= 3 or any(c.isascii() for c in word)
+        return folded if mixed and folded.isascii() else word
 
     return _LETTERS.sub(fold, text)
 
