@@ -171,11 +171,11 @@ def evaluate(arrays: dict[str, np.ndarray], targets: tuple[float, float, int]) -
     line("whole title only", evidence(None), EvidencePolicy())
     for size, stride in WINDOW_VARIANTS:
         windows = arrays[f"windows_{size}_{stride}"]
-        for action in ("block", "review"):
+        for action, review in (("block", 1.0), ("block", 0.7), ("block", 0.5), ("review", 0.5)):
             line(
-                f"windows {size}/{stride} may {action}",
+                f"windows {size}/{stride}: {action} at block, review at {review}",
                 evidence(windows),
-                EvidencePolicy(segments=action),
+                EvidencePolicy(segments=action, segment_review=review),
             )
     for floor in (0.3, 0.5, 0.7):
         line(f"floor {floor}", evidence(None), EvidencePolicy(min_known_share=floor))

@@ -80,6 +80,12 @@ def test_a_protected_window_blocks_a_diluted_title() -> None:
     assert run({"segments": "block"}, window=[0.7, 0, 0, 0.3])[:2] == ("allow", NOT_PROTECTED)
 
 
+def test_a_window_above_its_own_review_level_reviews() -> None:
+    rules = {"segments": "block", "segment_review": 0.6}
+    assert run(rules, window=[0.7, 0, 0, 0.3])[:2] == ("review", PROTECTED_SEGMENT)
+    assert run(rules, window=[0.55, 0, 0, 0.45])[:2] == ("allow", NOT_PROTECTED)
+
+
 def test_the_segment_names_the_window_cluster() -> None:
     assert run({"segments": "block"}, window=[0, 0.95, 0, 0.05])[2] == "culinary"
 
@@ -121,6 +127,7 @@ def test_policy_without_evidence_table_applies_no_rule() -> None:
         ({"max_title_chars": 0}, "max_title_chars"),
         ({"obfuscated": "ban"}, "evidence.obfuscated"),
         ({"segments": True}, "evidence.segments"),
+        ({"segment_review": -0.1}, "segment_review"),
         ({"floor": 0.5}, "unknown key"),
     ],
 )

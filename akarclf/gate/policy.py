@@ -26,6 +26,7 @@ TOML file (the package ships one, see :func:`load_policy`)::
     max_title_chars = 500       # longer titles -> review
     obfuscated = "review"       # at least this for a disguised title
     segments = "block"          # at least this when a window of the title reaches block
+    segment_review = 0.5        # at least review when a window reaches this
 
     [provenance]                # free-form: where the thresholds came from
     method = "akarclf tune-policy"
@@ -79,7 +80,10 @@ class EvidencePolicy:
     ``obfuscated``: the least a title whose disguise the normaliser undid gets
     (``OBFUSCATED_TITLE``; ``allow`` turns the rule off). ``segments``: the least a listing
     gets when a window of its title reaches the block threshold on its own (``PROTECTED_SEGMENT``;
-    ``allow``: windows are not scored).
+    ``allow``: windows are not scored); ``segment_review``: a window with at least this
+    protected mass sends the listing at least to review (``PROTECTED_SEGMENT``). Windows have a
+    review level of their own because a few words out of context reach the whole-title review
+    threshold (tuned for recall) far too easily.
     The defaults turn every rule off, as for a policy written before the table existed.
     """
 
@@ -87,13 +91,16 @@ class EvidencePolicy:
     max_title_chars: int = 20_000
     obfuscated: str = "allow"
     segments: str = "allow"
+    segment_review: float = 1.0
 
     def __post_init__(self) -> None:
-        share = self.min_known_share
-        if isinstance(share, bool) or not isinstance(share, numbers.Real):
-            raise PolicyError(f"evidence.min_known_share must be a number, got {share!r}")
-        if not 0.0 <= float(share) <= 1.0:
-            raise PolicyError(f"evidence.min_known_share = {share!r} is not within [0, 1]")
+        for name in ("min_known_share", "segment_review"):
+            share = getattr(self, name)
+            if isinstance(share, bool) or not isinstance(share, numbers.Real):
+                raise PolicyError(f"evidence.{name} must be a number, got {share!r}")
+            if not 0.0 <= float(share) <= 1.0:
+                raise PolicyError(f"evidence.{name} = {share!r} is not within [0, 1]")
+            object.__setattr__(self, name, float(share))
         limit = self.max_title_chars
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 20_000:
             raise PolicyError(
@@ -106,12 +113,11 @@ class EvidencePolicy:
                 raise PolicyError(
                     f"evidence.{name} = {action!r} is not an action; valid: {', '.join(ACTIONS)}"
                 )
-        object.__setattr__(self, "min_known_share", float(share))
 
     @classmethod
     def from_table(cls, table: Mapping[str, Any], where: str) -> EvidencePolicy:
         """Read an ``[evidence]`` table; unknown keys are errors naming ``where``."""
-        names = ("min_known_share", "max_title_chars", "obfuscated", "segments")
+        names = ("min_known_share", "max_title_chars", "obfuscated", "segments", "segment_review")
         _check_keys(table, names, where, "[evidence]")
         try:
             return cls(**{name: table[name] for name in names if name in table})
@@ -124,6 +130,7 @@ class EvidencePolicy:
             "max_title_chars": self.max_title_chars,
             "obfuscated": self.obfuscated,
             "segments": self.segments,
+            "segment_review": self.segment_review,
         }
 
 

@@ -19,6 +19,7 @@ both call it, so they agree.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -30,6 +31,16 @@ from akarclf.text.normalize import clean_title
 #: Words per window, and how far consecutive windows are apart.
 WINDOW_WORDS: Final = 4
 WINDOW_STRIDE: Final = 2
+
+#: A word "leans protected" when its one-word title has at least this share of the protected
+#: mass a window needs to act: only titles with such a word get their windows scored.
+LEANING_SHARE: Final = 0.5
+#: Words remembered per model and set of protected clusters before the memory is emptied.
+LEANING_CACHE_SIZE: Final = 200_000
+
+_WORD_MASS: weakref.WeakKeyDictionary[Any, dict[tuple[str, ...], dict[str, float]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 @dataclass(frozen=True)
@@ -97,18 +108,47 @@ def known_shares(model: Any, normalized: Sequence[str]) -> np.ndarray:
     )
 
 
+def leaning_words(
+    model: Any,
+    words: Sequence[str],
+    mass_of: Callable[[np.ndarray], np.ndarray],
+    protected: tuple[str, ...],
+    level: float,
+) -> set[str]:
+    """The ``words`` that on their own, as a one-word title, carry a protected mass of at least
+    ``level``. Word masses are remembered per model and set of protected clusters (bounded)."""
+    try:
+        per_model = _WORD_MASS.setdefault(model, {})
+    except TypeError:  # a model that cannot be weakly referenced or hashed: no memory
+        per_model = {}
+    cache = per_model.setdefault(protected, {})
+    missing = sorted({w for w in words if w not in cache})
+    if missing:
+        masses = np.asarray(mass_of(np.asarray(model.predict_proba(missing))), dtype=float)
+        if len(cache) + len(missing) > LEANING_CACHE_SIZE:
+            cache.clear()
+        cache.update(zip(missing, masses.tolist(), strict=True))
+    return {w for w in words if cache.get(w, 1.0) >= level}
+
+
 def assess(
     model: Any,
     titles: Sequence[str],
     mass_of: Callable[[np.ndarray], np.ndarray],
     need_windows: Callable[[np.ndarray], np.ndarray],
+    protected: tuple[str, ...] = (),
+    window_level: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, Evidence]:
     """Probabilities, the blank-title mask and the :class:`Evidence` of ``titles``.
 
     ``mass_of`` maps a probability matrix to each row's protected mass (the gate's own
-    function, so windows are ranked by what the gate acts on); windows are scored only for the
-    rows that ``need_windows`` marks given the whole titles' probabilities (a window cannot
-    change a listing that is domestic or already blocked).
+    function, so windows are ranked by what the gate acts on; ``protected`` names the clusters
+    it sums). Windows are scored only for the rows that ``need_windows`` marks given the whole
+    titles' probabilities (a window cannot change a listing that is domestic or already
+    blocked), and of those only for titles with a word whose own protected mass reaches
+    :data:`LEANING_SHARE` of ``window_level``, the lowest mass at which a window acts
+    (:func:`leaning_words`): a window of words that all lean ``other`` does not reach it, and
+    most titles of a catalogue have none, which keeps windows a small part of the cost.
     """
     from akarclf.model.classifier import predict_with_blank
 
@@ -119,7 +159,17 @@ def assess(
     window_proba = np.zeros((n, k))
     owners: list[int] = []
     texts: list[str] = []
-    for row in np.flatnonzero(np.asarray(need_windows(proba), dtype=bool)):
+    rows = [
+        int(row)
+        for row in np.flatnonzero(np.asarray(need_windows(proba), dtype=bool))
+        if len(normalized[row].split()) > WINDOW_WORDS
+    ]
+    words = [w for row in rows for w in normalized[row].split()]
+    level = LEANING_SHARE * window_level
+    leaning = leaning_words(model, words, mass_of, protected, level) if rows else set()
+    for row in rows:
+        if leaning.isdisjoint(normalized[row].split()):
+            continue
         for text in windows(normalized[row]):
             owners.append(int(row))
             texts.append(text)

@@ -54,12 +54,14 @@ _LEET: Final[dict[str, str]] = {
 _MAX_LEET_CHARS: Final = 8
 
 _LEET_TOKEN = re.compile(r"(?<![\w@$!])[\w@$!]*[a-z][\w@$!]*(?![\w@$])")
-_HAS_LEET = re.compile(r"[0-9@$!]")
-# Three or more single letters separated by dots, spaces, hyphens, underscores or stars.
+_HAS_LEET = re.compile(r"[a-z][0-9@$!]|[0-9@$!][a-z]")
+# Three or more single letters separated by dots, spaces, hyphens, underscores or stars; the
+# hint is a cheaper test that most titles fail.
+_SPELLED_HINT = re.compile(r"\b[a-z][\s.\-_*·•]+[a-z][\s.\-_*·•]+[a-z]\b")
 _SPELLED = re.compile(r"(?<![^\W\d_])[a-z](?:[\s.\-_*·•]+[a-z](?![^\W\d_])){2,}")
 _WORD_MARKS = re.compile(r"[a-z][.\-_*·•][a-z]")
 _WIDE_SPACE = re.compile(r"\s{2,}")
-_RUN = re.compile(r"([^\W\d_x])\1{2,}")
+_RUN = re.compile(r"([a-wyz])\1\1+")
 _LETTERS = re.compile(r"[^\W\d_]+")
 
 
@@ -188,7 +190,7 @@ def rejoin_spelled(text: str) -> str:
         found = _segment("".join(c for c in run if c.isalpha()))
         return run if found is None else " " + " ".join(found) + " "
 
-    return _SPELLED.sub(join, text)
+    return _SPELLED.sub(join, text) if _SPELLED_HINT.search(text) else text
 
 
 def _leet_candidates(word: str) -> Iterator[str]:
@@ -203,6 +205,8 @@ def undo_digits(text: str) -> str:
 
     def undo(match: re.Match[str]) -> str:
         word = match.group()
+        if word.isalpha():
+            return word
         substituted = sum(c in _LEET for c in word)
         # Short codes (``4ci``, ``ha1``, ``8am``) are model numbers far more often than words.
         if not 0 < substituted <= min(_MAX_LEET_CHARS, len(word) - 2) or len(word) < 4:
@@ -222,8 +226,8 @@ def undo_digits(text: str) -> str:
 
 
 def collapse_runs(text: str) -> str:
-    """Collapse a letter repeated three times or more to one (``kaaaaos`` -> ``kaos``); ``x``
-    is left alone because sizes repeat it (``xxxl``)."""
+    """Collapse a Latin letter repeated three times or more to one (``kaaaaos`` -> ``kaos``);
+    ``x`` is left alone because sizes repeat it (``xxxl``)."""
     return _RUN.sub(r"\1", text)
 
 
@@ -231,19 +235,21 @@ def rejoin_split(tokens: list[str]) -> list[str]:
     """Rejoin adjacent fragments of one word (``ka os`` -> ``kaos``): two tokens of at least
     two letters are joined when together they form a known word and not both are one, so a
     size or initial (``t unggul``) and two real words stay apart."""
+    known = _known_words()
     out: list[str] = []
     i = 0
     n = len(tokens)
     while i < n:
         token = tokens[i]
         if i + 1 < n:
-            joined = token + tokens[i + 1]
+            following = tokens[i + 1]
             if (
-                min(len(token), len(tokens[i + 1])) >= 2
-                and is_known_word(joined)
-                and not (is_known_word(token) and is_known_word(tokens[i + 1]))
+                token + following in known
+                and len(token) >= 2
+                and len(following) >= 2
+                and not (token in known and following in known)
             ):
-                out.append(joined)
+                out.append(token + following)
                 i += 2
                 continue
         out.append(token)
