@@ -50,6 +50,14 @@ def _fold_job(params: dict[str, Any], train: Any, fit: Any, held: Any, whole_onl
                 texts.append(text)
         scored = model.predict_proba(texts)[:, order]
         out[f"windows_{size}_{stride}"] = (np.asarray(owners), scored)
+        # The head window (a title's first words, where Indonesian titles name the product).
+        head = np.zeros((len(titles), len(CLUSTERS)))
+        seen: set[int] = set()
+        for owner, row in zip(owners, scored, strict=True):
+            if owner not in seen:
+                seen.add(owner)
+                head[owner] = row
+        out[f"head_{size}_{stride}"] = head
     return out
 
 
@@ -104,6 +112,10 @@ def fit_folds(data: str, whole_only: bool, jobs: int) -> dict[str, np.ndarray]:
                         best_mass[target] = row_mass
                         best[target] = row
             arrays[f"windows_{size}_{stride}"] = best
+            head = np.zeros((n, len(CLUSTERS)))
+            for (_, held), result in zip(folds, results, strict=True):
+                head[held] = result[f"head_{size}_{stride}"]
+            arrays[f"head_{size}_{stride}"] = head
     return arrays
 
 
@@ -171,12 +183,20 @@ def evaluate(arrays: dict[str, np.ndarray], targets: tuple[float, float, int]) -
     line("whole title only", evidence(None), EvidencePolicy())
     for size, stride in WINDOW_VARIANTS:
         windows = arrays[f"windows_{size}_{stride}"]
-        for action, review in (("block", 1.0), ("block", 0.7), ("block", 0.5), ("review", 0.5)):
+        for action, review in (("block", 1.0), ("review", 1.0), ("review", 0.9), ("review", 0.7)):
             line(
                 f"windows {size}/{stride}: {action} at block, review at {review}",
                 evidence(windows),
                 EvidencePolicy(segments=action, segment_review=review),
             )
+        head_key = f"head_{size}_{stride}"
+        for action, review in (("block", 1.0), ("block", 0.5), ("review", 0.5)):
+            if head_key in arrays:
+                line(
+                    f"head window {size}: {action} at block, review at {review}",
+                    evidence(arrays[head_key]),
+                    EvidencePolicy(segments=action, segment_review=review),
+                )
     for floor in (0.3, 0.5, 0.7):
         line(f"floor {floor}", evidence(None), EvidencePolicy(min_known_share=floor))
     line("disguised -> review", evidence(None), EvidencePolicy(obfuscated="review"))

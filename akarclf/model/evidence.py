@@ -26,7 +26,7 @@ from typing import Any, Final
 
 import numpy as np
 
-from akarclf.text.normalize import clean_title
+from akarclf.text.normalize import check_title, clean_title
 
 #: Words per window, and how far consecutive windows are apart.
 WINDOW_WORDS: Final = 4
@@ -81,6 +81,25 @@ def windows(normalized: str, size: int = WINDOW_WORDS, stride: int = WINDOW_STRI
     return [" ".join(words[s : s + size]) for s in starts]
 
 
+def _normalized_scorer(model: Any) -> Callable[[Sequence[str]], np.ndarray] | None:
+    """The model's scorer of normalised titles, when it has one (saves normalising twice)."""
+    method = getattr(model, "predict_proba_normalized", None)
+    if method is None:
+        return None
+
+    def score(texts: Sequence[str]) -> np.ndarray:
+        return np.asarray(method(texts), dtype=np.float64)
+
+    return score
+
+
+def _raw_scorer(model: Any) -> Callable[[Sequence[str]], np.ndarray]:
+    def score(texts: Sequence[str]) -> np.ndarray:
+        return np.asarray(model.predict_proba(list(texts)), dtype=np.float64)
+
+    return score
+
+
 def _word_vectorizer(model: Any) -> Any:
     features = getattr(model, "features_", None)
     named = getattr(features, "named_transformers", None)
@@ -124,7 +143,8 @@ def leaning_words(
     cache = per_model.setdefault(protected, {})
     missing = sorted({w for w in words if w not in cache})
     if missing:
-        masses = np.asarray(mass_of(np.asarray(model.predict_proba(missing))), dtype=float)
+        proba = (_normalized_scorer(model) or _raw_scorer(model))(missing)
+        masses = np.asarray(mass_of(proba), dtype=float)
         if len(cache) + len(missing) > LEANING_CACHE_SIZE:
             cache.clear()
         cache.update(zip(missing, masses.tolist(), strict=True))
@@ -150,11 +170,16 @@ def assess(
     (:func:`leaning_words`): a window of words that all lean ``other`` does not reach it, and
     most titles of a catalogue have none, which keeps windows a small part of the cost.
     """
-    from akarclf.model.classifier import predict_with_blank
-
-    proba, blank = predict_with_blank(model, titles)
-    cleaned = [clean_title(t) for t in titles]
+    cleaned = [clean_title(check_title(t, i)) for i, t in enumerate(titles)]
     normalized = [c.text for c in cleaned]
+    score = _normalized_scorer(model)
+    if score is None:
+        from akarclf.model.classifier import predict_with_blank
+
+        proba, blank = predict_with_blank(model, titles)
+    else:
+        proba = score(normalized)
+        blank = np.fromiter((not text for text in normalized), dtype=bool, count=len(titles))
     n, k = proba.shape
     window_proba = np.zeros((n, k))
     owners: list[int] = []
@@ -174,7 +199,7 @@ def assess(
             owners.append(int(row))
             texts.append(text)
     if texts:
-        scored = np.asarray(model.predict_proba(texts), dtype=np.float64)
+        scored = (score or _raw_scorer(model))(texts)
         mass = np.asarray(mass_of(scored), dtype=np.float64)
         owner = np.asarray(owners)
         # The strongest window of each row: sort by (row, mass) and keep each row's last.
