@@ -171,9 +171,10 @@ def evaluate(arrays: dict[str, np.ndarray], targets: tuple[float, float, int]) -
     from akarclf.gate.policy import EvidencePolicy
     from akarclf.model.evidence import Evidence
 
-    def evidence(windows: np.ndarray | None) -> Evidence:
+    def evidence(windows: np.ndarray | None, head: np.ndarray | None = None) -> Evidence:
         return Evidence(
             window_proba=np.zeros_like(proba) if windows is None else windows,
+            head_proba=np.zeros_like(proba) if head is None else head,
             known_share=arrays["known_share"],
             obfuscated=arrays["obfuscated"].astype(bool),
             obfuscation=("",) * n,
@@ -182,30 +183,37 @@ def evaluate(arrays: dict[str, np.ndarray], targets: tuple[float, float, int]) -
 
     line("whole title only", evidence(None), EvidencePolicy())
     for size, stride in WINDOW_VARIANTS:
-        windows = arrays[f"windows_{size}_{stride}"]
-        for action, review in (("block", 1.0), ("review", 1.0), ("review", 0.9), ("review", 0.7)):
+        best = arrays[f"windows_{size}_{stride}"]
+        head = arrays[f"head_{size}_{stride}"]
+        for action in ("block", "review"):
             line(
-                f"windows {size}/{stride}: {action} at block, review at {review}",
-                evidence(windows),
-                EvidencePolicy(segments=action, segment_review=review),
+                f"any {size}-word window at block -> {action}",
+                evidence(best),
+                EvidencePolicy(segments=action),
             )
-        head_key = f"head_{size}_{stride}"
-        for action, review in (("block", 1.0), ("block", 0.5), ("review", 0.5)):
-            if head_key in arrays:
-                line(
-                    f"head window {size}: {action} at block, review at {review}",
-                    evidence(arrays[head_key]),
-                    EvidencePolicy(segments=action, segment_review=review),
-                )
+        for level in (0.5, 0.7, 0.9):
+            line(
+                f"first {size}-word window >= {level} -> review",
+                evidence(None, head),
+                EvidencePolicy(segments="review", head_review=level),
+            )
     for floor in (0.3, 0.5, 0.7):
-        line(f"floor {floor}", evidence(None), EvidencePolicy(min_known_share=floor))
+        line(
+            f"known share < {floor} -> review",
+            evidence(None),
+            EvidencePolicy(min_known_share=floor),
+        )
     line("disguised -> review", evidence(None), EvidencePolicy(obfuscated="review"))
     line("titles > 500 chars -> review", evidence(None), EvidencePolicy(max_title_chars=500))
-    default = load_policy().evidence
-    size_stride = max(
-        (k for k in arrays if k.startswith("windows_")), key=lambda k: k == "windows_4_2"
+    from akarclf.model.evidence import WINDOW_STRIDE, WINDOW_WORDS
+
+    key = f"{WINDOW_WORDS}_{WINDOW_STRIDE}"
+    packaged = load_policy().evidence
+    line(
+        f"packaged [evidence], {WINDOW_WORDS}-word windows",
+        evidence(arrays[f"windows_{key}"], arrays[f"head_{key}"]),
+        packaged,
     )
-    line(f"packaged [evidence] ({size_stride})", evidence(arrays[size_stride]), default)
 
 
 def main() -> None:

@@ -48,6 +48,7 @@ def run(
     *,
     proba: list[float] = OTHER,
     window: list[float] | None = None,
+    head: list[float] | None = None,
     known: float = 1.0,
     obfuscated: bool = False,
     chars: int = 40,
@@ -55,6 +56,7 @@ def run(
 ) -> tuple[str, str, str]:
     evidence = Evidence(
         window_proba=np.array([window or [0.0] * 4]),
+        head_proba=np.array([head or [0.0] * 4]),
         known_share=np.array([known]),
         obfuscated=np.array([obfuscated]),
         obfuscation=("digits" if obfuscated else "",),
@@ -80,10 +82,12 @@ def test_a_protected_window_blocks_a_diluted_title() -> None:
     assert run({"segments": "block"}, window=[0.7, 0, 0, 0.3])[:2] == ("allow", NOT_PROTECTED)
 
 
-def test_a_window_above_its_own_review_level_reviews() -> None:
-    rules = {"segments": "block", "segment_review": 0.6}
-    assert run(rules, window=[0.7, 0, 0, 0.3])[:2] == ("review", PROTECTED_SEGMENT)
-    assert run(rules, window=[0.55, 0, 0, 0.45])[:2] == ("allow", NOT_PROTECTED)
+def test_a_first_window_above_its_review_level_reviews() -> None:
+    rules = {"segments": "block", "head_review": 0.6}
+    assert run(rules, head=[0.7, 0, 0, 0.3])[:2] == ("review", PROTECTED_SEGMENT)
+    assert run(rules, head=[0.55, 0, 0, 0.45])[:2] == ("allow", NOT_PROTECTED)
+    # the level is the first window's: a later window at 0.7 does not review
+    assert run(rules, window=[0.7, 0, 0, 0.3])[:2] == ("allow", NOT_PROTECTED)
 
 
 def test_the_segment_names_the_window_cluster() -> None:
@@ -127,7 +131,7 @@ def test_policy_without_evidence_table_applies_no_rule() -> None:
         ({"max_title_chars": 0}, "max_title_chars"),
         ({"obfuscated": "ban"}, "evidence.obfuscated"),
         ({"segments": True}, "evidence.segments"),
-        ({"segment_review": -0.1}, "segment_review"),
+        ({"head_review": -0.1}, "head_review"),
         ({"floor": 0.5}, "unknown key"),
     ],
 )
@@ -149,6 +153,7 @@ def test_evidence_table_round_trips_through_toml(tmp_path) -> None:  # type: ign
 def test_windows_cover_the_whole_title() -> None:
     assert windows("a b c") == []
     cut = windows("w1 w2 w3 w4 w5 w6 w7", size=4, stride=2)
+    assert windows("w1 w2 w3 w4 w5") == []  # the default window holds five words
     assert cut == ["w1 w2 w3 w4", "w3 w4 w5 w6", "w4 w5 w6 w7"]
 
 

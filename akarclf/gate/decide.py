@@ -18,8 +18,8 @@ Precedence, first rule that applies wins:
    block threshold -> ``review`` (:data:`UNCERTAIN`); below -> ``allow`` (:data:`NOT_PROTECTED`);
 6. cross-border seller, with the title's :class:`~akarclf.model.evidence.Evidence` and the
    policy's ``[evidence]`` rules: a window of the title whose protected mass reaches the block
-   threshold gets the policy's ``segments`` action, one that reaches ``segment_review`` at
-   least review (:data:`PROTECTED_SEGMENT`); then a
+   threshold gets the policy's ``segments`` action, a first window that reaches
+   ``head_review`` at least review (:data:`PROTECTED_SEGMENT`); then a
    title longer than ``max_title_chars`` (:data:`LONG_TITLE`), one of whose words the model
    knows fewer than ``min_known_share`` (:data:`UNREADABLE_TITLE`), or one whose disguise the
    normaliser undid (:data:`OBFUSCATED_TITLE`, the policy's ``obfuscated`` action) gets at least
@@ -267,7 +267,8 @@ def _apply_evidence(
         window_blocks = window_mass >= policy.block_threshold
         before = decision.copy()
         at_least(window_blocks, rules.segments, PROTECTED_SEGMENT)
-        at_least(window_mass >= rules.segment_review, "review", PROTECTED_SEGMENT)
+        head_mass = protected_mass(evidence.head_proba, classes, protected)
+        at_least(head_mass >= rules.head_review, "review", PROTECTED_SEGMENT)
         changed = decision != before
         if changed.any():
             column = _column_index(classes, evidence.window_proba.shape[1])
@@ -374,7 +375,7 @@ def assess_for_gate(
         cross_border = np.asarray(flags) == CROSS_BORDER
         return np.asarray(cross_border & (mass_of(proba) < policy.block_threshold), dtype=bool)
 
-    level = min(policy.evidence.segment_review, policy.block_threshold)
+    level = min(policy.evidence.head_review, policy.block_threshold)
     return assess(model, titles, mass_of, need_windows, protected, level)
 
 

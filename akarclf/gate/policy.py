@@ -22,11 +22,11 @@ TOML file (the package ships one, see :func:`load_policy`)::
     closed_from = 2021-08-01
 
     [evidence]                  # optional; without it none of these rules applies
-    min_known_share = 0.5       # fewer of the title's words known to the model -> review
+    min_known_share = 0.3       # fewer of the title's words known to the model -> review
     max_title_chars = 500       # longer titles -> review
     obfuscated = "review"       # at least this for a disguised title
-    segments = "block"          # at least this when a window of the title reaches block
-    segment_review = 0.5        # at least review when a window reaches this
+    segments = "review"         # at least this when a window of the title reaches block
+    head_review = 0.5           # at least review when the title's first window reaches this
 
     [provenance]                # free-form: where the thresholds came from
     method = "akarclf tune-policy"
@@ -80,10 +80,10 @@ class EvidencePolicy:
     ``obfuscated``: the least a title whose disguise the normaliser undid gets
     (``OBFUSCATED_TITLE``; ``allow`` turns the rule off). ``segments``: the least a listing
     gets when a window of its title reaches the block threshold on its own (``PROTECTED_SEGMENT``;
-    ``allow``: windows are not scored); ``segment_review``: a window with at least this
-    protected mass sends the listing at least to review (``PROTECTED_SEGMENT``). Windows have a
-    review level of their own because a few words out of context reach the whole-title review
-    threshold (tuned for recall) far too easily.
+    ``allow``: windows are not scored); ``head_review``: a first window (where the product is
+    named) with at least this protected mass sends the listing at least to review
+    (``PROTECTED_SEGMENT``). Windows have levels of their own because a few words out of
+    context reach the whole-title thresholds far too easily.
     The defaults turn every rule off, as for a policy written before the table existed.
     """
 
@@ -91,10 +91,10 @@ class EvidencePolicy:
     max_title_chars: int = 20_000
     obfuscated: str = "allow"
     segments: str = "allow"
-    segment_review: float = 1.0
+    head_review: float = 1.0
 
     def __post_init__(self) -> None:
-        for name in ("min_known_share", "segment_review"):
+        for name in ("min_known_share", "head_review"):
             share = getattr(self, name)
             if isinstance(share, bool) or not isinstance(share, numbers.Real):
                 raise PolicyError(f"evidence.{name} must be a number, got {share!r}")
@@ -117,7 +117,7 @@ class EvidencePolicy:
     @classmethod
     def from_table(cls, table: Mapping[str, Any], where: str) -> EvidencePolicy:
         """Read an ``[evidence]`` table; unknown keys are errors naming ``where``."""
-        names = ("min_known_share", "max_title_chars", "obfuscated", "segments", "segment_review")
+        names = ("min_known_share", "max_title_chars", "obfuscated", "segments", "head_review")
         _check_keys(table, names, where, "[evidence]")
         try:
             return cls(**{name: table[name] for name in names if name in table})
@@ -130,7 +130,7 @@ class EvidencePolicy:
             "max_title_chars": self.max_title_chars,
             "obfuscated": self.obfuscated,
             "segments": self.segments,
-            "segment_review": self.segment_review,
+            "head_review": self.head_review,
         }
 
 

@@ -5,9 +5,10 @@ product's features until the whole title looks like ``other``; a title the model
 (another script, gibberish, a disguise the normaliser cannot undo) gets probabilities near the
 prior, which the gate would otherwise read as evidence. So every title also gets:
 
-- ``window_proba``: probabilities of the title's windows (runs of :data:`WINDOW_WORDS` words),
-  the window with the most protected mass, so that a product hidden among other words still
-  counts;
+- ``window_proba``: probabilities of the title's window (run of :data:`WINDOW_WORDS` words)
+  with the most protected mass, so that a product hidden among other words still counts, and
+  ``head_proba`` those of its first window, where Indonesian titles name the product (words
+  appended to dilute it come after);
 - ``known_share``: the share of the title's words that carry a word feature of the model;
 - ``obfuscation``: the de-obfuscation steps that changed the title (see
   :mod:`akarclf.text.deobfuscate`) and whether one of them was a disguise;
@@ -29,7 +30,7 @@ import numpy as np
 from akarclf.text.normalize import check_title, clean_title
 
 #: Words per window, and how far consecutive windows are apart.
-WINDOW_WORDS: Final = 4
+WINDOW_WORDS: Final = 5
 WINDOW_STRIDE: Final = 2
 
 #: A word "leans protected" when its one-word title has at least this share of the protected
@@ -47,11 +48,13 @@ _WORD_MASS: weakref.WeakKeyDictionary[Any, dict[tuple[str, ...], dict[str, float
 class Evidence:
     """Per-title evidence for :func:`akarclf.gate.decide.gate`, as parallel arrays.
 
-    ``window_proba`` rows are zero where no window was scored (short titles, rows the caller
-    did not ask for); ``known_share`` is 1 where the model does not expose its vocabulary.
+    ``window_proba`` (the most protected window) and ``head_proba`` (the first window) rows are
+    zero where no window was scored (short titles, rows the caller did not ask for);
+    ``known_share`` is 1 where the model does not expose its vocabulary.
     """
 
     window_proba: np.ndarray
+    head_proba: np.ndarray
     known_share: np.ndarray
     obfuscated: np.ndarray
     obfuscation: tuple[str, ...]
@@ -62,6 +65,7 @@ class Evidence:
         """Evidence that changes no decision: no windows, nothing measured, nothing disguised."""
         return cls(
             window_proba=np.zeros((n, k)),
+            head_proba=np.zeros((n, k)),
             known_share=np.ones(n),
             obfuscated=np.zeros(n, dtype=bool),
             obfuscation=("",) * n,
@@ -182,7 +186,9 @@ def assess(
         blank = np.fromiter((not text for text in normalized), dtype=bool, count=len(titles))
     n, k = proba.shape
     window_proba = np.zeros((n, k))
+    head_proba = np.zeros((n, k))
     owners: list[int] = []
+    heads: list[int] = []
     texts: list[str] = []
     rows = [
         int(row)
@@ -195,6 +201,7 @@ def assess(
     for row in rows:
         if leaning.isdisjoint(normalized[row].split()):
             continue
+        heads.append(len(texts))
         for text in windows(normalized[row]):
             owners.append(int(row))
             texts.append(text)
@@ -207,8 +214,10 @@ def assess(
         last = np.r_[owner[order][1:] != owner[order][:-1], True]
         best = order[last]
         window_proba[owner[best]] = scored[best]
+        head_proba[owner[heads]] = scored[heads]
     evidence = Evidence(
         window_proba=window_proba,
+        head_proba=head_proba,
         known_share=known_shares(model, normalized),
         obfuscated=np.fromiter((c.obfuscated for c in cleaned), dtype=bool, count=n),
         obfuscation=tuple("+".join(sorted(c.steps)) for c in cleaned),
