@@ -84,19 +84,24 @@ class Cleaned:
 
 
 @cache
-def _known_words() -> frozenset[str]:
-    """Sastrawi's Indonesian root words plus every word of the packaged product lexicon."""
-    from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
+def _lexicon_words() -> frozenset[str]:
+    """Every word of the packaged product lexicon (curated product nouns)."""
+    import tomllib
 
     text = (
         resources.files("akarclf.text").joinpath("data", "lexicon.toml").read_text(encoding="utf-8")
     )
-    import tomllib
-
     lexicon = tomllib.loads(text)["clusters"].values()
-    lexicon_words = {w for entries in lexicon for entry in entries for w in entry.lower().split()}
+    return frozenset(w for entries in lexicon for entry in entries for w in entry.lower().split())
+
+
+@cache
+def _known_words() -> frozenset[str]:
+    """Sastrawi's Indonesian root words plus every word of the packaged product lexicon."""
+    from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
+
     roots = {w for w in StemmerFactory().get_words() if w.isalpha() and len(w) >= 2}
-    return frozenset(roots | lexicon_words)
+    return frozenset(roots | _lexicon_words())
 
 
 def is_known_word(word: str) -> bool:
@@ -208,15 +213,17 @@ def undo_digits(text: str) -> str:
         if word.isalpha():
             return word
         substituted = sum(c in _LEET for c in word)
-        # Short codes (``4ci``, ``ha1``, ``8am``) are model numbers far more often than words.
-        if not 0 < substituted <= min(_MAX_LEET_CHARS, len(word) - 2) or len(word) < 4:
+        if not 0 < substituted <= min(_MAX_LEET_CHARS, len(word) - 2) or len(word) < 3:
             return word
+        # Short codes (``4ci``, ``ha1``, ``8am``) are model numbers far more often than words:
+        # a three-character one is read only as a product noun of the lexicon (``t4s``).
+        accept = is_known_word if len(word) > 3 else _lexicon_words().__contains__
         if word[0].isdigit() and word[-1].isdigit():  # ``3in1``, ``2x4``: counts, not letters
             return word
         if any(c.isdigit() and c not in _LEET for c in word):
             return word
         for candidate in _leet_candidates(word):
-            if candidate.isalpha() and is_known_word(candidate):
+            if candidate.isalpha() and accept(candidate):
                 return candidate
         return word
 
