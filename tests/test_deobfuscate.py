@@ -74,6 +74,8 @@ def test_stretched_letters_are_not_a_disguise() -> None:
 
 def test_digits_become_letters_only_for_known_words() -> None:
     assert undo_digits("k3r1p1k") == "keripik"
+    assert undo_digits("t4s r0k") == "tas rok"  # three characters: lexicon nouns only
+    assert undo_digits("4ci 8am") == "4ci 8am"
     assert undo_digits("zx81") == "zx81"
     assert undo_digits("250gr") == "250gr"
 

@@ -141,9 +141,10 @@ def _fold(title: str) -> str:
 
 
 def key_text(title: str) -> str:
-    """The normalisation that :func:`akarclf.training.datasets.title_key` hashes, frozen as it
-    was when the hand labels were keyed: no de-obfuscation, cut at :data:`KEY_TITLE_CHARS`.
-    Changing it would silently detach existing hand labels from their titles."""
+    """The normalisation that :func:`akarclf.training.datasets.title_key` hashes and the
+    training split groups by, frozen as it was when the hand labels were keyed and read: no
+    de-obfuscation, cut at :data:`KEY_TITLE_CHARS`. Changing it would silently detach existing
+    hand labels from their titles and move titles across the split."""
     title = title[:KEY_TITLE_CHARS]
     if not title.isascii():
         return " ".join(_NOISE.strip(_folded_tokens(title)))
