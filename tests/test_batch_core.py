@@ -24,6 +24,8 @@ def test_output_columns_are_the_documented_ones() -> None:
         "p_other",
         "decision",
         "reason",
+        "known_share",
+        "obfuscation",
         "model_version",
         "policy_version",
     )

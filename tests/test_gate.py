@@ -446,6 +446,9 @@ def test_record_to_dict_is_flat_and_json_ready() -> None:
         "model_version",
         "policy_version",
         "decision_date",
+        "known_share",
+        "obfuscation",
+        "obfuscated",
         "evidence",
     ]
     assert data["decision_date"] == "2026-01-01"

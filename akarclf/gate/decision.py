@@ -15,7 +15,16 @@ Precedence, first rule that applies wins:
    (:data:`NOT_PROTECTED`), whatever the thresholds;
 5. cross-border seller: protected mass >= block threshold -> ``block``
    (:data:`PROTECTED_CLUSTER`, naming the top protected cluster); review threshold <= mass <
-   block threshold -> ``review`` (:data:`UNCERTAIN`); below -> ``allow`` (:data:`NOT_PROTECTED`).
+   block threshold -> ``review`` (:data:`UNCERTAIN`); below -> ``allow`` (:data:`NOT_PROTECTED`);
+6. cross-border seller, with the title's :class:`~akarclf.model.evidence.Evidence` and the
+   policy's ``[evidence]`` rules: a window of the title whose protected mass reaches the block
+   threshold gets the policy's ``segments`` action, a first window that reaches
+   ``head_review`` at least review (:data:`PROTECTED_SEGMENT`); then a
+   title longer than ``max_title_chars`` (:data:`LONG_TITLE`), one of whose words the model
+   knows fewer than ``min_known_share`` (:data:`UNREADABLE_TITLE`), or one whose disguise the
+   normaliser undid (:data:`OBFUSCATED_TITLE`, the policy's ``obfuscated`` action) gets at least
+   that action; each keeps a stricter decision it already had. No evidence, not ``allow``: a
+   title the model cannot read has the prior for probabilities, which say nothing.
 
 :func:`gate` is the vectorised core (numpy arrays in, numpy arrays out, no loop over rows);
 :func:`decide` is the one call for services, returning :class:`DecisionRecord` objects.
@@ -29,7 +38,7 @@ import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Protocol, overload
+from typing import TYPE_CHECKING, Any, Final, Protocol, overload
 
 import numpy as np
 
@@ -46,6 +55,9 @@ from akarclf.gate.flags import (
 from akarclf.gate.policy import ACTIONS, Policy, as_date, load_policy, today_utc
 from akarclf.text.normalize import check_title
 
+if TYPE_CHECKING:
+    from akarclf.model.evidence import Evidence
+
 #: Possible decisions, strictest first (the same strings as the policy's actions).
 DECISIONS: Final[tuple[str, ...]] = ACTIONS
 
@@ -55,6 +67,10 @@ NOT_PROTECTED: Final = "NOT_PROTECTED"
 DOMESTIC_SELLER: Final = "DOMESTIC_SELLER"
 UNKNOWN_SELLER: Final = "UNKNOWN_SELLER"
 EMPTY_TITLE: Final = "EMPTY_TITLE"
+PROTECTED_SEGMENT: Final = "PROTECTED_SEGMENT"
+LONG_TITLE: Final = "LONG_TITLE"
+UNREADABLE_TITLE: Final = "UNREADABLE_TITLE"
+OBFUSCATED_TITLE: Final = "OBFUSCATED_TITLE"
 
 #: Every reason code, in the order of the precedence above (thresholds last).
 REASONS: Final[tuple[str, ...]] = (
@@ -62,6 +78,10 @@ REASONS: Final[tuple[str, ...]] = (
     UNKNOWN_SELLER,
     EMPTY_TITLE,
     PROTECTED_CLUSTER,
+    PROTECTED_SEGMENT,
+    LONG_TITLE,
+    UNREADABLE_TITLE,
+    OBFUSCATED_TITLE,
     UNCERTAIN,
     NOT_PROTECTED,
 )
@@ -165,6 +185,7 @@ def gate(
     blank: np.ndarray,
     policy: Policy,
     on: dt.date | None = None,
+    evidence: Evidence | None = None,
 ) -> GateResult:
     """Decide every row at once (see the module docstring for the rule and its precedence).
 
@@ -172,8 +193,8 @@ def gate(
     ``classes_``); ``cross_border`` the int codes from
     :func:`~akarclf.gate.flags.parse_cross_border_many`; ``blank`` the
     :func:`~akarclf.text.normalize.blank_mask` of the titles; ``on`` the decision date (default:
-    today,
-    UTC). Pure: no input is modified.
+    today, UTC); ``evidence`` the :func:`~akarclf.model.evidence.assess` evidence of the same rows
+    (None: rule 6 does not apply). Pure: no input is modified.
     """
     proba, cross_border, blank = _check_inputs(proba, cross_border, blank)
     on = today_utc() if on is None else as_date(on)
@@ -203,6 +224,8 @@ def gate(
         blocked = mass >= policy.block_threshold
         decision[blocked] = _DECISION_CODE["block"]
         reason[blocked] = _REASON_CODE[PROTECTED_CLUSTER]
+    if evidence is not None and protected:
+        _apply_evidence(decision, reason, protected_cluster, evidence, classes, protected, policy)
     for mask, action, why in (
         (blank, policy.empty_title, EMPTY_TITLE),
         (cross_border == UNKNOWN_FLAG, policy.unknown_seller, UNKNOWN_SELLER),
@@ -221,6 +244,44 @@ def gate(
     )
 
 
+def _apply_evidence(
+    decision: np.ndarray,
+    reason: np.ndarray,
+    protected_cluster: np.ndarray,
+    evidence: Evidence,
+    classes: Sequence[str],
+    protected: Sequence[str],
+    policy: Policy,
+) -> None:
+    """Rule 6 of the module docstring, in place on the gate's code arrays."""
+    rules = policy.evidence
+    n = len(decision)
+    for name, array in (("window_proba", evidence.window_proba), ("n_chars", evidence.n_chars)):
+        if len(array) != n:
+            raise ValueError(f"evidence.{name} has {len(array)} rows, expected {n}")
+
+    def at_least(mask: np.ndarray, action: str, why: str) -> None:
+        stricter = mask & (decision > _DECISION_CODE[action])
+        decision[stricter] = _DECISION_CODE[action]
+        reason[stricter] = _REASON_CODE[why]
+
+    if rules.segments != "allow":
+        window_mass = protected_mass(evidence.window_proba, classes, protected)
+        window_blocks = window_mass >= policy.block_threshold
+        before = decision.copy()
+        at_least(window_blocks, rules.segments, PROTECTED_SEGMENT)
+        head_mass = protected_mass(evidence.head_proba, classes, protected)
+        at_least(head_mass >= rules.head_review, "review", PROTECTED_SEGMENT)
+        changed = decision != before
+        if changed.any():
+            column = _column_index(classes, evidence.window_proba.shape[1])
+            window_top = evidence.window_proba[:, [column[c] for c in protected]].argmax(axis=1)
+            protected_cluster[changed] = np.array(protected, dtype=str)[window_top[changed]]
+    at_least(evidence.n_chars > rules.max_title_chars, "review", LONG_TITLE)
+    at_least(evidence.known_share < rules.min_known_share, "review", UNREADABLE_TITLE)
+    at_least(evidence.obfuscated, rules.obfuscated, OBFUSCATED_TITLE)
+
+
 # --- decision records and the service call ----------------------------------------------------
 
 
@@ -230,7 +291,10 @@ class DecisionRecord:
 
     ``probabilities`` maps every cluster (in :data:`~akarclf.clusters.CLUSTERS` order) to its
     probability; ``evidence`` holds the (n-gram, weight) pairs from the model's ``explain``
-    when :func:`decide` was asked for them, else None.
+    when :func:`decide` was asked for them, else None. ``known_share`` is the share of the
+    title's words the model knows (1 when the model does not say); ``obfuscation`` names the
+    de-obfuscation steps that changed the title (``+``-joined, "" for none) and ``obfuscated``
+    whether one of them undid a disguise.
     """
 
     decision: str
@@ -244,6 +308,9 @@ class DecisionRecord:
     policy_version: str
     decision_date: dt.date
     evidence: tuple[tuple[str, float], ...] | None = None
+    known_share: float = 1.0
+    obfuscation: str = ""
+    obfuscated: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Flat mapping for audit logs: one ``p_<cluster>`` key per cluster, dates as ISO text,
@@ -261,6 +328,9 @@ class DecisionRecord:
         out["model_version"] = self.model_version
         out["policy_version"] = self.policy_version
         out["decision_date"] = self.decision_date.isoformat()
+        out["known_share"] = self.known_share
+        out["obfuscation"] = self.obfuscation
+        out["obfuscated"] = self.obfuscated
         if self.evidence is not None:
             out["evidence"] = [[ngram, weight] for ngram, weight in self.evidence]
         return out
@@ -280,6 +350,36 @@ def _record(fields: dict[str, Any]) -> DecisionRecord:
     record = object.__new__(DecisionRecord)
     record.__dict__.update(fields)
     return record
+
+
+def assess_for_gate(
+    model: Any,
+    titles: Sequence[str],
+    flags: np.ndarray,
+    classes: Sequence[str],
+    policy: Policy,
+    on: dt.date | None,
+) -> tuple[np.ndarray, np.ndarray, Evidence]:
+    """Probabilities, blank mask and :class:`~akarclf.model.evidence.Evidence` of ``titles``,
+    scoring windows only where they can change a decision: cross-border listings that the whole
+    title does not already block, when the policy lets windows act. ``decide`` and the batch
+    scorer both call this, so they agree."""
+    from akarclf.model.evidence import assess
+
+    on = today_utc() if on is None else as_date(on)
+    protected = policy.protected_on(on)
+
+    def mass_of(proba: np.ndarray) -> np.ndarray:
+        return protected_mass(proba, classes, protected)
+
+    def need_windows(proba: np.ndarray) -> np.ndarray:
+        if policy.evidence.segments == "allow" or not protected:
+            return np.zeros(len(proba), dtype=bool)
+        cross_border = np.asarray(flags) == CROSS_BORDER
+        return np.asarray(cross_border & (mass_of(proba) < policy.block_threshold), dtype=bool)
+
+    level = min(policy.evidence.head_review, policy.block_threshold)
+    return assess(model, titles, mass_of, need_windows, protected, level)
 
 
 class ClusterModel(Protocol):
@@ -402,16 +502,14 @@ def decide(
         return []
     model = _default_model() if model is None else model
 
-    from akarclf.model.classifier import predict_with_blank
-
-    proba, blank = predict_with_blank(model, title_list)
     classes = [str(c) for c in model.classes_]
+    proba, blank, ev = assess_for_gate(model, title_list, flags, classes, policy, decision_date)
     if proba.shape != (len(title_list), len(classes)):
         raise ValueError(
             f"the model returned probabilities of shape {proba.shape} for {len(title_list)} "
             f"titles and {len(classes)} classes"
         )
-    result = gate(proba, classes, flags, blank, policy, decision_date)
+    result = gate(proba, classes, flags, blank, policy, decision_date, ev)
     model_version = str(model.model_version)
     present = [c for c in CLUSTERS if c in classes]
     ordered = proba[:, [classes.index(c) for c in present]].tolist()
@@ -435,10 +533,25 @@ def decide(
                 "model_version": model_version,
                 "policy_version": label,
                 "decision_date": decision_date,
-                "evidence": ev,
+                "evidence": explained,
+                "known_share": share,
+                "obfuscation": steps,
+                "obfuscated": disguised,
             }
         )
-        for decision, reason, cluster, confidence, row, mass, protected_cluster, ev in zip(
+        for (
+            decision,
+            reason,
+            cluster,
+            confidence,
+            row,
+            mass,
+            protected_cluster,
+            explained,
+            share,
+            steps,
+            disguised,
+        ) in zip(
             result.decision.tolist(),
             result.reason.tolist(),
             result.cluster.tolist(),
@@ -447,6 +560,9 @@ def decide(
             result.protected_mass.tolist(),
             result.protected_cluster.tolist(),
             evidence,
+            ev.known_share.tolist(),
+            ev.obfuscation,
+            ev.obfuscated.tolist(),
             strict=True,
         )
     ]

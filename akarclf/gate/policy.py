@@ -21,6 +21,13 @@ TOML file (the package ships one, see :func:`load_policy`)::
     cluster = "textile_fashion"
     closed_from = 2021-08-01
 
+    [evidence]                  # optional; without it none of these rules applies
+    min_known_share = 0.3       # fewer of the title's words known to the model -> review
+    max_title_chars = 500       # longer titles -> review
+    obfuscated = "review"       # at least this for a disguised title
+    segments = "review"         # at least this when a window of the title reaches block
+    head_review = 0.5           # at least review when the title's first window reaches this
+
     [provenance]                # free-form: where the thresholds came from
     method = "akarclf tune-policy"
 
@@ -56,7 +63,7 @@ DEFAULT_POLICY_RESOURCE: Final = "default_policy.toml"
 #: wrong file, and it is refused before it is read into memory.
 MAX_POLICY_BYTES: Final = 1 << 20
 
-_TOP_KEYS: Final = ("policy", "thresholds", "fallbacks", "protected", "provenance")
+_TOP_KEYS: Final = ("policy", "thresholds", "fallbacks", "protected", "evidence", "provenance")
 _POLICY_KEYS: Final = ("id", "version")
 _THRESHOLD_KEYS: Final = ("block", "review")
 _FALLBACK_KEYS: Final = ("unknown_seller", "empty_title")
@@ -67,6 +74,70 @@ _ISO_DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 class PolicyError(AkarclfError, ValueError):
     """A policy file or mapping that cannot be used; the message names the source and field."""
+
+
+@dataclass(frozen=True)
+class EvidencePolicy:
+    """The ``[evidence]`` rules for cross-border listings whose title is hard to read.
+
+    ``min_known_share``: a title fewer of whose words the model knows goes at least to review
+    (``UNREADABLE_TITLE``): probabilities of an unreadable title are the prior, not evidence.
+    ``max_title_chars``: a longer raw title goes at least to review (``LONG_TITLE``).
+    ``obfuscated``: the least a title whose disguise the normaliser undid gets
+    (``OBFUSCATED_TITLE``; ``allow`` turns the rule off). ``segments``: the least a listing
+    gets when a window of its title reaches the block threshold on its own (``PROTECTED_SEGMENT``;
+    ``allow``: windows are not scored); ``head_review``: a first window (where the product is
+    named) with at least this protected mass sends the listing at least to review
+    (``PROTECTED_SEGMENT``). Windows have levels of their own because a few words out of
+    context reach the whole-title thresholds far too easily.
+    The defaults turn every rule off, as for a policy written before the table existed.
+    """
+
+    min_known_share: float = 0.0
+    max_title_chars: int = 20_000
+    obfuscated: str = "allow"
+    segments: str = "allow"
+    head_review: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name in ("min_known_share", "head_review"):
+            share = getattr(self, name)
+            if isinstance(share, bool) or not isinstance(share, numbers.Real):
+                raise PolicyError(f"evidence.{name} must be a number, got {share!r}")
+            if not 0.0 <= float(share) <= 1.0:
+                raise PolicyError(f"evidence.{name} = {share!r} is not within [0, 1]")
+            object.__setattr__(self, name, float(share))
+        limit = self.max_title_chars
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 20_000:
+            raise PolicyError(
+                f"evidence.max_title_chars must be an integer in [1, 20000] (the normaliser's "
+                f"cap), got {limit!r}"
+            )
+        for name in ("obfuscated", "segments"):
+            action = getattr(self, name)
+            if action not in ACTIONS:
+                raise PolicyError(
+                    f"evidence.{name} = {action!r} is not an action; valid: {', '.join(ACTIONS)}"
+                )
+
+    @classmethod
+    def from_table(cls, table: Mapping[str, Any], where: str) -> EvidencePolicy:
+        """Read an ``[evidence]`` table; unknown keys are errors naming ``where``."""
+        names = ("min_known_share", "max_title_chars", "obfuscated", "segments", "head_review")
+        _check_keys(table, names, where, "[evidence]")
+        try:
+            return cls(**{name: table[name] for name in names if name in table})
+        except PolicyError as error:
+            raise PolicyError(f"{where}: {error}") from None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "min_known_share": self.min_known_share,
+            "max_title_chars": self.max_title_chars,
+            "obfuscated": self.obfuscated,
+            "segments": self.segments,
+            "head_review": self.head_review,
+        }
 
 
 @dataclass(frozen=True)
@@ -90,6 +161,7 @@ class Policy:
     unknown_seller: str = _DEFAULT_FALLBACK
     empty_title: str = _DEFAULT_FALLBACK
     provenance: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    evidence: EvidencePolicy = field(default_factory=EvidencePolicy)
     source: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
@@ -113,6 +185,7 @@ class Policy:
                 self.review_threshold,
                 self.unknown_seller,
                 self.empty_title,
+                self.evidence,
             )
         )
 
@@ -153,6 +226,7 @@ class Policy:
             if name not in thresholds:
                 raise PolicyError(f"{where}: [thresholds] needs {name!r}")
         closures = _read_closures(d.get("protected"), where)
+        evidence = EvidencePolicy.from_table(_table(d, "evidence", where, required=False), where)
         try:
             return cls(
                 policy_id=head["id"],
@@ -163,6 +237,7 @@ class Policy:
                 unknown_seller=fallbacks.get("unknown_seller", _DEFAULT_FALLBACK),
                 empty_title=fallbacks.get("empty_title", _DEFAULT_FALLBACK),
                 provenance=provenance,
+                evidence=evidence,
                 source=source,
             )
         except PolicyError as error:
@@ -178,6 +253,8 @@ class Policy:
             "fallbacks": {"unknown_seller": self.unknown_seller, "empty_title": self.empty_title},
             "protected": [{"cluster": c, "closed_from": d} for c, d in self.closures.items()],
         }
+        if self.evidence != EvidencePolicy():
+            data["evidence"] = self.evidence.to_dict()
         if self.provenance:
             data["provenance"] = dict(self.provenance)
         return data
@@ -201,6 +278,8 @@ class Policy:
             lines += _toml_table(name, data[name])
         for entry in data["protected"]:
             lines += ["[[protected]]", *(_toml_pair(k, v) for k, v in entry.items()), ""]
+        if "evidence" in data:
+            lines += _toml_table("evidence", data["evidence"])
         if "provenance" in data:
             lines += _toml_table("provenance", data["provenance"])
         return "\n".join(lines).rstrip() + "\n"
@@ -216,6 +295,7 @@ class Policy:
             "unknown_seller": self.unknown_seller,
             "empty_title": self.empty_title,
             "provenance": dict(self.provenance),
+            "evidence": self.evidence,
             "source": None,
         }
         unknown = set(changes) - set(fields)

@@ -254,6 +254,12 @@ class ClusterClassifier(ClassifierMixin, BaseEstimator):
         blank = np.fromiter((not t for t in normalized), dtype=bool, count=len(normalized))
         return self._proba_of_normalized(normalized), blank
 
+    def predict_proba_normalized(self, normalized: Sequence[str]) -> np.ndarray:
+        """:meth:`predict_proba` of titles already through :func:`normalize_title` (the gate's
+        evidence normalises each title once for the probabilities, windows and known words)."""
+        check_is_fitted(self, "calibrated_")
+        return self._proba_of_normalized(list(normalized))
+
     def predict(self, X: Iterable[object]) -> np.ndarray:
         """The most probable cluster of each title."""
         return np.asarray(self.classes_[np.argmax(self.predict_proba(X), axis=1)])

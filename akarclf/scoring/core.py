@@ -29,6 +29,8 @@ OUTPUT_COLUMNS: Final[tuple[str, ...]] = (
     *PROBA_COLUMNS,
     "decision",
     "reason",
+    "known_share",
+    "obfuscation",
     "model_version",
     "policy_version",
 )
@@ -37,7 +39,7 @@ OUTPUT_COLUMNS: Final[tuple[str, ...]] = (
 EVIDENCE_COLUMN: Final = "evidence"
 
 #: Columns holding floats; every other output column holds ``str``.
-FLOAT_COLUMNS: Final[frozenset[str]] = frozenset(("confidence", *PROBA_COLUMNS))
+FLOAT_COLUMNS: Final[frozenset[str]] = frozenset(("confidence", "known_share", *PROBA_COLUMNS))
 
 #: How many n-grams the ``evidence`` column lists per listing by default.
 DEFAULT_EVIDENCE_TOP: Final = 5
@@ -85,8 +87,7 @@ def score_columns(
     ``len(titles)``: float64 for ``confidence`` and the ``p_*`` columns, object arrays of ``str``
     for the rest. Probability columns are taken from the model by class name, never by position.
     """
-    from akarclf.gate.decision import gate
-    from akarclf.model.classifier import predict_with_blank
+    from akarclf.gate.decision import assess_for_gate, gate
 
     n = len(titles)
     flags = np.asarray(cross_border, dtype=np.int8)
@@ -102,11 +103,10 @@ def score_columns(
     missing = [c for c in CLUSTERS if c not in classes]
     if missing:
         raise ValueError(f"model has no probability for cluster(s) {', '.join(missing)}")
-    # One normalisation pass for both, when the model offers it.
-    proba, blank = predict_with_blank(model, titles)
+    proba, blank, evidence = assess_for_gate(model, titles, flags, classes, policy, on)
     if proba.shape != (n, len(classes)):
         raise ValueError(f"model returned probabilities of shape {proba.shape} for {n} titles")
-    result = gate(proba, classes, flags, blank, policy, on)
+    result = gate(proba, classes, flags, blank, policy, on, evidence)
 
     columns: dict[str, np.ndarray] = {
         "cluster": _str_array(result.cluster),
@@ -116,6 +116,8 @@ def score_columns(
         columns[name] = np.ascontiguousarray(proba[:, classes.index(cluster)])
     columns["decision"] = _str_array(result.decision)
     columns["reason"] = _str_array(result.reason)
+    columns["known_share"] = np.asarray(evidence.known_share, dtype=np.float64)
+    columns["obfuscation"] = np.array(evidence.obfuscation, dtype=object)
     columns["model_version"] = _constant(str(model.model_version), n)
     columns["policy_version"] = _constant(str(policy.label), n)
     if explain:

@@ -25,9 +25,16 @@ from typing import Any, Literal
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from akarclf.text.deobfuscate import SPLIT, Cleaned, deobfuscate, rejoin_split
+
 #: Titles longer than this many characters are cut (deterministically: the first characters
-#: are kept). Real titles are under 300 characters; the cap bounds the cost of a hostile input.
-MAX_TITLE_CHARS = 1000
+#: are kept). Real titles are under 300 characters; the cap only bounds the cost of a hostile
+#: input, and lies far above the policy's ``max_title_chars``, past which the gate reviews a
+#: cross-border listing anyway, so no title that could be allowed loses its product to the cut.
+MAX_TITLE_CHARS = 20_000
+
+#: The cut of :func:`key_text`, frozen: hand labels are keyed by that text.
+KEY_TITLE_CHARS = 1000
 
 #: How many distinct tokens the stem cache remembers. Catalogue vocabularies are a few hundred
 #: thousand words; the cap keeps a long-running service's memory bounded.
@@ -102,23 +109,53 @@ def check_title(title: object, position: int | None = None) -> str:
 def normalize_title(title: str) -> str:
     """Canonical form of one title: lower-case tokens separated by single spaces.
 
-    NFKC folding (full-width letters, ligatures), case folding, every digit run replaced by
-    ``0`` and split from its unit (``250gr`` -> ``0 gr``: the amount carries no cluster
-    signal, the unit does), marketplace noise words removed, emoji and punctuation dropped.
-    Never raises for a ``str``; an empty result means the title had no usable words.
+    NFKC folding (full-width letters, ligatures), case folding, disguises undone (see
+    :mod:`akarclf.text.deobfuscate`: hidden characters, look-alike letters, spelled-out and
+    split words, digits for letters, stretched letters), every digit run replaced by ``0`` and
+    split from its unit (``250gr`` -> ``0 gr``: the amount carries no cluster signal, the unit
+    does), marketplace noise words removed, emoji and punctuation dropped. Never raises for a
+    ``str``; an empty result means the title had no usable words.
     """
+    return clean_title(title).text
+
+
+def clean_title(title: str) -> Cleaned:
+    """:func:`normalize_title` with the names of the de-obfuscation steps that changed it."""
     title = title[:MAX_TITLE_CHARS]
+    ascii_title = title.isascii()
+    cleaned = deobfuscate(title.lower() if ascii_title else _fold(title))
+    text = cleaned.text
+    if text.isascii():
+        # Same result as the general path (tests/test_text.py checks it), several times faster:
+        # on ASCII, NFKC changes nothing and case folding is lower().
+        tokens = _ZERO_RUN.sub(" 0 ", text.encode().translate(_ASCII_FOLD).decode()).split()
+    else:
+        tokens = _folded_tokens(text)
+    joined = rejoin_split(tokens)
+    steps = cleaned.steps if len(joined) == len(tokens) else cleaned.steps | {SPLIT}
+    return Cleaned(" ".join(_NOISE.strip(joined)), steps)
+
+
+def _fold(title: str) -> str:
+    return unicodedata.normalize("NFKC", title).casefold()
+
+
+def key_text(title: str) -> str:
+    """The normalisation that :func:`akarclf.training.datasets.title_key` hashes and the
+    training split groups by, frozen as it was when the hand labels were keyed and read: no
+    de-obfuscation, cut at :data:`KEY_TITLE_CHARS`. Changing it would silently detach existing
+    hand labels from their titles and move titles across the split."""
+    title = title[:KEY_TITLE_CHARS]
     if not title.isascii():
-        return _normalize_unicode(title)
-    # Same result as the general path (tests/test_text.py checks it), several times faster:
-    # on ASCII, NFKC changes nothing and case folding is lower().
+        return " ".join(_NOISE.strip(_folded_tokens(title)))
     tokens = _ZERO_RUN.sub(" 0 ", title.encode().translate(_ASCII_FOLD).decode()).split()
     return " ".join(_NOISE.strip(tokens))
 
 
 def _normalize_unicode(title: str) -> str:
     """:func:`normalize_title` without its ASCII shortcut (the reference the tests compare)."""
-    return " ".join(_NOISE.strip(_folded_tokens(title[:MAX_TITLE_CHARS])))
+    cleaned = deobfuscate(_fold(title[:MAX_TITLE_CHARS]))
+    return " ".join(_NOISE.strip(rejoin_split(_folded_tokens(cleaned.text))))
 
 
 def blank_mask(titles: Sequence[str]) -> np.ndarray:

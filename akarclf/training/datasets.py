@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from akarclf.clusters import CLUSTERS
-from akarclf.text.normalize import normalize_title
+from akarclf.text.normalize import key_text
 from akarclf.training.taxonomy import Taxonomy, load_taxonomy
 
 #: Labelled gold set kept apart from the training mix (hand-read clusters).
@@ -122,7 +122,7 @@ def file_fingerprint(paths: Iterable[Path]) -> str:
 def title_key(title: str) -> str:
     """Short fingerprint of a normalised title: ties a hand label to the title it was given
     for, without storing the title (the data stays where it is)."""
-    return hashlib.sha256(normalize_title(title).encode()).hexdigest()[:12]
+    return hashlib.sha256(key_text(title).encode()).hexdigest()[:12]
 
 
 def load_hand_labels(path: str | Path | None = None) -> dict[str, tuple[str, str]]:

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from akarclf.text.normalize import normalize_title
+from akarclf.text.normalize import key_text
 from akarclf.training.datasets import Example
 
 #: ``Example.mapped_by`` of a reviewer label: such titles always train (see group_split).
@@ -47,7 +47,7 @@ def deduplicate(examples: Sequence[Example]) -> tuple[list[Example], int, int]:
     labels_by_key: dict[str, Counter[str]] = {}
     first: dict[str, Example] = {}
     for example in examples:
-        key = normalize_title(example.title)
+        key = key_text(example.title)
         if not key:
             continue
         if example.mapped_by == REVIEW and first.get(key, example).mapped_by != REVIEW:
@@ -84,7 +84,7 @@ def near_duplicate_groups(titles: Sequence[str]) -> list[int]:
     finder = _UnionFind(len(titles))
     seen: dict[tuple[str, object], int] = {}
     for i, title in enumerate(titles):
-        words = normalize_title(title).split()
+        words = key_text(title).split()
         keys: list[tuple[str, object]] = [("bag", frozenset(words))]
         if len(words) >= PREFIX_WORDS:
             keys.append(("prefix", tuple(words[:PREFIX_WORDS])))
@@ -109,7 +109,7 @@ def group_split(examples: Sequence[Example], *, test_fraction: float = 0.2, seed
     """
     kept, duplicates, conflicting = deduplicate(examples)
     groups = near_duplicate_groups([ex.title for ex in kept])
-    anchor = {g: normalize_title(kept[g].title) for g in set(groups)}
+    anchor = {g: key_text(kept[g].title) for g in set(groups)}
     reviewed = {g for ex, g in zip(kept, groups, strict=True) if ex.mapped_by == REVIEW}
     train: list[Example] = []
     test: list[Example] = []
