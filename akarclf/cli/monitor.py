@@ -27,7 +27,6 @@ from akarclf.cli import EXIT_FAILURE, EXIT_LIMIT_CROSSED, EXIT_OK, EXIT_USAGE
 from akarclf.clusters import CLUSTERS
 from akarclf.errors import AkarclfError
 from akarclf.evaluation.monitor import (
-    DECISIONS,
     Limits,
     LimitsError,
     ScoreColumns,
@@ -36,11 +35,22 @@ from akarclf.evaluation.monitor import (
     limits_from_mapping,
     render_markdown,
 )
-from akarclf.scoring.core import FLOAT_COLUMNS, OUTPUT_COLUMNS
+from akarclf.gate.reasons import DECISIONS
 from akarclf.scoring.readers import format_for, open_input
 
-#: Optional column with the share of a title's words the model knows (0 to 1).
+#: Optional column with the share of a title's words the model knows (0 to 1): score outputs
+#: written before the gate recorded it lack it.
 KNOWN_SHARE: Final = "known_share"
+#: The text columns the comparison reads, and every column it needs.
+_TEXT_COLUMNS: Final = ("cluster", "decision", "reason", "model_version", "policy_version")
+REQUIRED_COLUMNS: Final = (
+    "cluster",
+    *(f"p_{cluster}" for cluster in CLUSTERS),
+    "decision",
+    "reason",
+    "model_version",
+    "policy_version",
+)
 
 #: How far the probabilities of one row may sum from 1 (they are written with 6 decimals).
 _SUM_TOLERANCE: Final = 0.01
@@ -167,14 +177,14 @@ def read_score_output(path: str) -> ScoreColumns:
     ``known_share`` is read when the output has it (an empty cell, a JSON null or a record
     without the key is NaN: a title without words has no share of known words).
     """
-    texts: dict[str, list[str]] = {n: [] for n in OUTPUT_COLUMNS if n not in FLOAT_COLUMNS}
+    texts: dict[str, list[str]] = {n: [] for n in _TEXT_COLUMNS}
     allowed = {"decision": DECISIONS, "cluster": CLUSTERS}
     # Floats in typed arrays (8 bytes each, not a Python object each): catalogues are large.
     probabilities = {c: array("d") for c in CLUSTERS}
     known = array("d")
     has_known = False
     for line, record in _rows(path):
-        missing = [n for n in OUTPUT_COLUMNS if n not in record]
+        missing = [n for n in REQUIRED_COLUMNS if n not in record]
         if missing:
             raise BadInputError(
                 f"{path} line {line}: not an akarclf score output: missing field(s) "

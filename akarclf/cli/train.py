@@ -38,6 +38,12 @@ def register(subparsers: Any) -> None:
         help="do not train on gold_dev.csv (gold figures then are plain held-out)",
     )
     parser.add_argument(
+        "--review-weight",
+        type=float,
+        default=3.0,
+        help="sample weight of a title labelled by --reviews (default 3, like gold's)",
+    )
+    parser.add_argument(
         "--no-ablation",
         action="store_true",
         help="skip the word-form/char-n-gram ablation (faster)",
@@ -158,6 +164,7 @@ def run(args: argparse.Namespace) -> int:
     config = TrainingConfig(
         seed=args.seed,
         use_gold=not args.no_gold,
+        review_weight=args.review_weight,
         ablation=not args.no_ablation,
         n_jobs=args.jobs,
         params=dict(args.params),

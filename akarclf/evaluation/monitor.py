@@ -33,19 +33,7 @@ import numpy as np
 
 from akarclf.clusters import CLUSTERS, PROTECTABLE_CLUSTERS
 from akarclf.errors import AkarclfError
-
-#: Decisions and reason codes in report order, the gate's own (unknown ones follow, sorted).
-#: Copies of :data:`akarclf.gate.decision.DECISIONS` and ``REASONS``, which a test keeps equal:
-#: importing the gate loads scikit-learn, which the monitor does not need.
-DECISIONS: Final = ("block", "review", "allow")
-REASONS: Final = (
-    "DOMESTIC_SELLER",
-    "UNKNOWN_SELLER",
-    "EMPTY_TITLE",
-    "PROTECTED_CLUSTER",
-    "UNCERTAIN",
-    "NOT_PROTECTED",
-)
+from akarclf.gate.reasons import DECISIONS, REASONS
 
 #: Name of the protected-mass distribution in reports.
 PROTECTED_MASS: Final = "protected_mass"

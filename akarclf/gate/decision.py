@@ -52,39 +52,47 @@ from akarclf.gate.flags import (
     parse_cross_border,
     parse_cross_border_many,
 )
-from akarclf.gate.policy import ACTIONS, Policy, as_date, load_policy, today_utc
+from akarclf.gate.policy import Policy, as_date, load_policy, today_utc
+from akarclf.gate.reasons import (
+    DECISIONS as DECISIONS,
+)
+from akarclf.gate.reasons import (
+    DOMESTIC_SELLER as DOMESTIC_SELLER,
+)
+from akarclf.gate.reasons import (
+    EMPTY_TITLE as EMPTY_TITLE,
+)
+from akarclf.gate.reasons import (
+    LONG_TITLE as LONG_TITLE,
+)
+from akarclf.gate.reasons import (
+    NOT_PROTECTED as NOT_PROTECTED,
+)
+from akarclf.gate.reasons import (
+    OBFUSCATED_TITLE as OBFUSCATED_TITLE,
+)
+from akarclf.gate.reasons import (
+    PROTECTED_CLUSTER as PROTECTED_CLUSTER,
+)
+from akarclf.gate.reasons import (
+    PROTECTED_SEGMENT as PROTECTED_SEGMENT,
+)
+from akarclf.gate.reasons import (
+    REASONS as REASONS,
+)
+from akarclf.gate.reasons import (
+    UNCERTAIN as UNCERTAIN,
+)
+from akarclf.gate.reasons import (
+    UNKNOWN_SELLER as UNKNOWN_SELLER,
+)
+from akarclf.gate.reasons import (
+    UNREADABLE_TITLE as UNREADABLE_TITLE,
+)
 from akarclf.text.normalize import check_title
 
 if TYPE_CHECKING:
     from akarclf.model.evidence import Evidence
-
-#: Possible decisions, strictest first (the same strings as the policy's actions).
-DECISIONS: Final[tuple[str, ...]] = ACTIONS
-
-PROTECTED_CLUSTER: Final = "PROTECTED_CLUSTER"
-UNCERTAIN: Final = "UNCERTAIN"
-NOT_PROTECTED: Final = "NOT_PROTECTED"
-DOMESTIC_SELLER: Final = "DOMESTIC_SELLER"
-UNKNOWN_SELLER: Final = "UNKNOWN_SELLER"
-EMPTY_TITLE: Final = "EMPTY_TITLE"
-PROTECTED_SEGMENT: Final = "PROTECTED_SEGMENT"
-LONG_TITLE: Final = "LONG_TITLE"
-UNREADABLE_TITLE: Final = "UNREADABLE_TITLE"
-OBFUSCATED_TITLE: Final = "OBFUSCATED_TITLE"
-
-#: Every reason code, in the order of the precedence above (thresholds last).
-REASONS: Final[tuple[str, ...]] = (
-    DOMESTIC_SELLER,
-    UNKNOWN_SELLER,
-    EMPTY_TITLE,
-    PROTECTED_CLUSTER,
-    PROTECTED_SEGMENT,
-    LONG_TITLE,
-    UNREADABLE_TITLE,
-    OBFUSCATED_TITLE,
-    UNCERTAIN,
-    NOT_PROTECTED,
-)
 
 _DECISION_CODE: Final = {name: code for code, name in enumerate(DECISIONS)}
 _REASON_CODE: Final = {name: code for code, name in enumerate(REASONS)}

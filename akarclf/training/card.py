@@ -51,6 +51,7 @@ def build_card(
             "test_fraction": report.config.test_fraction,
             "gold_folds": report.config.gold_folds,
             "gold_weight": report.config.gold_weight,
+            "review_weight": report.config.review_weight,
             "use_gold": report.config.use_gold,
             "prior_from_gold": report.config.prior_from_gold,
             "class_prior": report.class_prior,
@@ -271,6 +272,11 @@ def render_markdown(card: dict[str, Any]) -> str:
         + " |",
         "",
         "The shipped model trains on the training split"
+        + (
+            f" (reviewer-labelled titles weighted {card['config']['review_weight']})"
+            if card["config"].get("review_weight", 1.0) != 1.0
+            else ""
+        )
         + (
             f" plus all of gold (weight {card['config']['gold_weight']}); gold figures are "
             f"therefore out-of-fold ({card['config']['gold_folds']} stratified folds, each "

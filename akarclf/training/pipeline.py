@@ -29,7 +29,7 @@ from akarclf.model.classifier import ClusterClassifier
 from akarclf.training.datasets import Example, LabelledData, load_gold, load_training_data
 from akarclf.training.food_fixture import load_food_fixture
 from akarclf.training.reviews import load_reviews, provenance
-from akarclf.training.splits import Split, group_split
+from akarclf.training.splits import REVIEW, Split, group_split
 
 #: Word-feature variants compared in the ablation (issue: surface, stems, both; +/- chars).
 ABLATION_GRID: tuple[dict[str, Any], ...] = tuple(
@@ -54,6 +54,10 @@ class TrainingConfig:
     #: How far towards gold's shares (see ClusterClassifier.prior_strength): halfway, because
     #: gold's shares are themselves an estimate of a catalogue from 1,319 titles.
     prior_strength: float = 0.5
+    #: Weight of a title labelled by reviewers: the labels read twice, blind, on real catalogue
+    #: slices, are worth more than the taxonomy's (like gold's weight, they pull the model
+    #: towards a real catalogue).
+    review_weight: float = 3.0
     ablation: bool = True
     n_jobs: int = 2
     params: dict[str, Any] = field(default_factory=dict)
@@ -87,10 +91,16 @@ def _labels(examples: list[Example]) -> list[str]:
 
 
 def _fit(
-    params: dict[str, Any], train: list[Example], extra: list[Example], weight: float, seed: int
+    params: dict[str, Any],
+    train: list[Example],
+    extra: list[Example],
+    weight: float,
+    seed: int,
+    review_weight: float = 1.0,
 ) -> ClusterClassifier:
     examples = train + extra
-    weights = [1.0] * len(train) + [weight] * len(extra)
+    weights = [review_weight if e.mapped_by == REVIEW else 1.0 for e in train]
+    weights += [weight] * len(extra)
     model = ClusterClassifier(random_state=seed, **params)
     return model.fit(_titles(examples), _labels(examples), sample_weight=weights)
 
@@ -102,8 +112,9 @@ def _fit_predict(
     weight: float,
     seed: int,
     targets: list[list[Example]],
+    review_weight: float = 1.0,
 ) -> list[np.ndarray]:
-    model = _fit(params, train, extra, weight, seed)
+    model = _fit(params, train, extra, weight, seed, review_weight)
     return [_proba_in_cluster_order(model, _titles(t)) for t in targets]
 
 
@@ -148,7 +159,14 @@ def train(
     jobs.append(
         (
             "final",
-            delayed(_fit)(final_params, split.train, final_extra, config.gold_weight, config.seed),
+            delayed(_fit)(
+                final_params,
+                split.train,
+                final_extra,
+                config.gold_weight,
+                config.seed,
+                config.review_weight,
+            ),
         )
     )
     if config.use_gold:
@@ -165,6 +183,7 @@ def train(
                         config.gold_weight,
                         config.seed,
                         [[gold[i] for i in held_idx]],
+                        config.review_weight,
                     ),
                 )
             )
@@ -180,7 +199,13 @@ def train(
                 (
                     f"ablation_{i}",
                     delayed(_fit_predict)(
-                        params, split.train, [], 1.0, config.seed, [split.test, gold]
+                        params,
+                        split.train,
+                        [],
+                        1.0,
+                        config.seed,
+                        [split.test, gold],
+                        config.review_weight,
                     ),
                 )
             )
@@ -245,7 +270,7 @@ def fit_model(
     split = group_split(data.examples, test_fraction=config.test_fraction, seed=config.seed)
     gold = load_gold(data_dir) if config.use_gold else []
     params = _with_prior(config, config.params, gold)
-    return _fit(params, split.train, gold, config.gold_weight, config.seed)
+    return _fit(params, split.train, gold, config.gold_weight, config.seed, config.review_weight)
 
 
 def _with_prior(
