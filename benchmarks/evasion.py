@@ -150,7 +150,7 @@ def main() -> None:
 
     from akarclf.gate.decision import decide
     from akarclf.gate.policy import load_policy
-    from akarclf.model.classifier import load_model
+    from akarclf.model.persistence import load_model
 
     model = load_model(args.model)
     policy = load_policy(args.policy)

@@ -464,16 +464,39 @@ def test_a_malformed_packed_vocabulary_is_refused(
     _raises(ModelIntegrityError, "packed TF-IDF vocabulary", "malformed")(lambda: load_model(saved))
 
 
-def test_the_shipped_format_1_model_loads_with_its_moved_classes() -> None:
+def _as_format_1(path: Path) -> None:
+    """Rewrite a saved model as akarclf 0.1 wrote it: format 1, no text data record, and its
+    classes named by the modules they lived in before the package split."""
+    metadata, payload = _entries(path)
+    old_names = {new: old for old, new in persistence._MOVED_MODULES.items()}
+    with zipfile.ZipFile(io.BytesIO(payload)) as archive:
+        schema = archive.read("schema.json").decode()
+        for new, old in old_names.items():
+            schema = schema.replace(f'"{new}"', f'"{old}"')
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as renamed:
+            for info in archive.infolist():
+                data = archive.read(info)
+                renamed.writestr(info.filename, schema if info.filename == "schema.json" else data)
+    metadata = {k: v for k, v in metadata.items() if k != "text_data"}
+    metadata.update(format_version=1, model_type="akarclf.model.ClusterClassifier")
+    _rewrite(path, metadata, out.getvalue(), rehash=True)
+
+
+def test_a_format_1_model_loads_with_its_moved_classes(tmp_path: Path) -> None:
     from akarclf.model.classifier import ClusterClassifier
 
-    path = persistence.default_model_path()
-    metadata = read_metadata(path)
+    model = ClusterClassifier(calibration_folds=3).fit(TITLES, LABELS)
+    path = save_model(model, tmp_path / "old.akarclf")
+    _as_format_1(path)
+    metadata, payload = _entries(path)
     assert metadata["format_version"] == 1
-    assert metadata["model_type"] == "akarclf.model.ClusterClassifier"  # the pre-move name
-    model = load_model(path, expected_type=ClusterClassifier)
-    assert model.predict(["kemeja batik tulis pria"]).tolist() == ["textile_fashion"]
-    assert all(isinstance(v.vocabulary_, dict) for _, v in model.features_.transformer_list)
+    assert b"akarclf.model.classifier" not in zipfile.ZipFile(io.BytesIO(payload)).read(
+        "schema.json"
+    )
+    loaded = load_model(path, expected_type=ClusterClassifier)
+    np.testing.assert_array_equal(loaded.predict_proba(TITLES), model.predict_proba(TITLES))
+    assert all(isinstance(v.vocabulary_, dict) for _, v in loaded.features_.transformer_list)
 
 
 def test_text_data_that_differ_from_the_model_s_warn_naming_the_file(saved: Path) -> None:

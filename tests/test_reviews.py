@@ -93,6 +93,9 @@ def test_a_reviewer_reading_again_in_another_round_counts_once(tmp_path: Path) -
     assert "a:1" in resolved.ties  # ayu counts once: one vote each way
     assert resolved.reviewer_conflicts == ["a:2"]  # ayu said other, then culinary
     assert resolved.labels == {}
+    agreement = reader_agreement(resolved.reads)
+    assert agreement["listings_read_twice"] == 2  # by two reviewers, each counted once
+    assert agreement["third_reader"] == 0  # a second read by ayu is not a third reader
 
 
 def test_majority_settles_and_ties_and_title_conflicts_are_reported(tmp_path: Path) -> None:

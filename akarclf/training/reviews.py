@@ -187,13 +187,14 @@ def load_reviews(paths: Iterable[str | Path]) -> ResolvedReviews:
 
 
 def reader_agreement(reads: Sequence[Review]) -> dict[str, Any]:
-    """Agreement of the first two readers over the uids read at least twice."""
+    """Agreement of the first two readers over the uids read by at least two reviewers."""
     from sklearn.metrics import cohen_kappa_score
 
     by_uid: dict[str, list[Review]] = defaultdict(list)
-    for read in reads:
-        by_uid[read.uid].append(read)
-    pairs = [_in_read_order(rs)[:2] for rs in by_uid.values() if len(rs) >= 2]
+    for read in _in_read_order(reads):
+        if all(r.reviewer != read.reviewer for r in by_uid[read.uid]):
+            by_uid[read.uid].append(read)  # a reviewer's later reads of a listing count once
+    pairs = [rs[:2] for rs in by_uid.values() if len(rs) >= 2]
     first = [p[0].label for p in pairs]
     second = [p[1].label for p in pairs]
     agreement = None
