@@ -53,7 +53,9 @@ _LEET: Final[dict[str, str]] = {
 #: At most this many substituted characters per word: bounds the candidates (2 ** n).
 _MAX_LEET_CHARS: Final = 8
 
-_LEET_TOKEN = re.compile(r"(?<![\w@$!])[\w@$!]*[a-z][\w@$!]*(?![\w@$])")
+# A word with a letter and a character that may stand for one; words without the latter are
+# never changed, so they are not matched at all (most words of most titles).
+_LEET_TOKEN = re.compile(r"(?<![\w@$!])(?=[\w@$!]*[0-9@$!])[\w@$!]*[a-z][\w@$!]*(?![\w@$])")
 _HAS_LEET = re.compile(r"[a-z][0-9@$!]|[0-9@$!][a-z]")
 # Three or more single letters separated by dots, spaces, hyphens, underscores or stars; the
 # hint is a cheaper test that most titles fail.
