@@ -187,13 +187,10 @@ def _words_and_lengths(normalized: Sequence[str]) -> tuple[list[str], np.ndarray
     """All words of the batch, title after title, and each title's word count.
 
     Normalised titles are words joined by single spaces, so one split of the joined batch and
-    a count of spaces per title give both without a list per title. In a process holding the
-    loaded model, on 10,000-title batches, that took 0.9 us a title against 1.8 for splitting
-    title by title, and the dictionary lookups that follow ran at 0.57 against 0.70 us a title;
-    the difference is small in a bare process, so it comes from allocating (and the collector
-    tracking) 10,000 lists next to a large heap, not from the splitting itself. Whether the
-    batch is spaced so is checked, not assumed: the words joined again must give back the
-    joined batch; otherwise each title is split alone.
+    a count of spaces per title give both without allocating a list per title (which, next to
+    the large heap of a loaded model, costs more than the splitting; see the CHANGELOG).
+    Whether the batch is spaced so is checked, not assumed: the words joined again must give
+    back the joined batch; otherwise each title is split alone.
     """
     joined = " ".join(filter(None, normalized))
     words = joined.split()
