@@ -16,7 +16,7 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Final
@@ -220,11 +220,6 @@ class AtomicTextFile:
             binary = self._gzip
         self.stream = io.TextIOWrapper(binary, encoding="utf-8", newline="")
 
-    @property
-    def temporary_path(self) -> str | None:
-        """Where the data is being written until :meth:`commit` (None for stdout)."""
-        return self._tmp
-
     def write(self, text: str) -> None:
         self.stream.write(text)
 
@@ -302,7 +297,3 @@ class RejectsFile(AtomicTextFile):
         raw = _cut(reject.raw)
         self.stream.write(csv_header((str(reject.line), reject.reason, reject.detail, raw)))
         self.count += 1
-
-    def add_all(self, rejects: Iterable[Reject]) -> None:
-        for reject in rejects:
-            self.add(reject)

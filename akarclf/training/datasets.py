@@ -28,25 +28,25 @@ GOLD_FILE = "gold_dev.csv"
 
 @dataclass(frozen=True)
 class Source:
-    """How to read one training file: its title, category and id columns and taxonomy scheme."""
+    """How to read one training file: its category column and taxonomy scheme (titles are in
+    ``title``; rows are keyed by line number, so an id column is not needed)."""
 
     file: str
     scheme: str
     category_column: str | None  # None: the file has no category (every row needs a reader)
-    id_column: str | None
 
 
 SOURCES: tuple[Source, ...] = (
-    Source("tokopedia_umkm.csv", "tokopedia_slug", "category_path", "id"),
-    Source("tokopedia_electronics.csv", "tokopedia_arrow", "category_path", None),
-    Source("lazada_electronics_2019.csv", "lazada_search", "search_category", "id"),
-    Source("tokopedia_departments_2025.csv", "tokopedia_department", "department", "id"),
-    Source("bukalapak_products.csv", "bukalapak_leaf", "category", "id"),
+    Source("tokopedia_umkm.csv", "tokopedia_slug", "category_path"),
+    Source("tokopedia_electronics.csv", "tokopedia_arrow", "category_path"),
+    Source("lazada_electronics_2019.csv", "lazada_search", "search_category"),
+    Source("tokopedia_departments_2025.csv", "tokopedia_department", "department"),
+    Source("bukalapak_products.csv", "bukalapak_leaf", "category"),
     # The review loop's pool: thin categories or none; the taxonomy labels what they can decide.
-    Source("tokopedia_keywords_2025.csv", "tokopedia_leaf", "category", "id"),
-    Source("shopee_keywords_2023.csv", "shopee_keyword", "search_keyword", "id"),
-    Source("tokopedia_sample_2025.csv", "tokopedia_path", "category_path", "id"),
-    Source("qlapa_handmade_2016.csv", "unlabelled", None, "id"),
+    Source("tokopedia_keywords_2025.csv", "tokopedia_leaf", "category"),
+    Source("shopee_keywords_2023.csv", "shopee_keyword", "search_keyword"),
+    Source("tokopedia_sample_2025.csv", "tokopedia_path", "category_path"),
+    Source("qlapa_handmade_2016.csv", "unlabelled", None),
 )
 
 
